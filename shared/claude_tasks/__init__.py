@@ -1,0 +1,1 @@
+"""Claude Task Server: the domain package shared by every Lambda function."""

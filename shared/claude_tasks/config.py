@@ -1,0 +1,62 @@
+"""The service's configuration: one typed object, read from the environment once.
+
+Every default is the one a local run wants, so `make dev` and the tests need no
+environment at all; in AWS, `template.yaml` sets each variable from its resources.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the functions read from their environment, and nothing else does."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    region: str = Field("us-east-1", validation_alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+
+    sessions_table: str = Field("claude-tasks-sessions", validation_alias="SESSIONS_TABLE")
+    tasks_table: str = Field("claude-tasks-tasks", validation_alias="TASKS_TABLE")
+    interactions_table: str = Field("claude-tasks-interactions", validation_alias="INTERACTIONS_TABLE")
+    claude_sessions_table: str = Field("claude-tasks-claude-sessions", validation_alias="CLAUDE_SESSIONS_TABLE")
+    task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
+    dlq_url: str = Field("", validation_alias="DLQ_URL")
+    content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")
+
+    # DynamoDB client timeouts: PynamoDB's own defaults (15 s connect, 30 s read)
+    # would outlive an API Lambda's timeout.
+    db_connect_timeout_s: float = Field(2.0, validation_alias="DB_CONNECT_TIMEOUT_S")
+    db_read_timeout_s: float = Field(5.0, validation_alias="DB_READ_TIMEOUT_S")
+    db_max_retries: int = Field(3, validation_alias="DB_MAX_RETRIES")
+
+    claude_backend: str = Field("offline", validation_alias="CLAUDE_BACKEND")
+    claude_model: str = Field("claude-sonnet-4-5", validation_alias="CLAUDE_MODEL")
+    claude_max_tokens: int = Field(4096, validation_alias="CLAUDE_MAX_TOKENS")
+    claude_timeout_s: float = Field(120.0, validation_alias="CLAUDE_TIMEOUT_S")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+    anthropic_secret_id: str = Field("claude-tasks/anthropic-api-key", validation_alias="ANTHROPIC_SECRET_ID")
+
+    max_prompt_chars: int = Field(100_000, validation_alias="MAX_PROMPT_CHARS")
+    project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
+    admin_principals: str = Field("", validation_alias="ADMIN_PRINCIPALS")
+    orphan_retention_hours: float = Field(24.0, validation_alias="ORPHAN_RETENTION_HOURS")
+    lease_seconds: int = Field(900, validation_alias="LEASE_SECONDS")
+    max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
+    inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
+    active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """The principals allowed to read the consistency report."""
+        return frozenset(p.strip() for p in self.admin_principals.split(",") if p.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,153 @@
+"""The domain's records: what the repository returns and the edges serialise.
+
+Fields marked `exclude=True` are bookkeeping the service needs (lease, version)
+but a caller never sees.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    DELETING = "deleting"
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXHAUSTED = "exhausted"
+    # Internal: the task's interactions are being removed; readers treat it as gone.
+    DELETING = "deleting"
+
+
+ACTIVE_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
+FINISHED_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.EXHAUSTED})
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+    SYSTEM = "system"
+    ERROR = "error"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Usage(Record):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+
+class TaskLimits(Record):
+    max_turns: int | None = Field(None, ge=1, le=1000)
+    max_tokens: int | None = Field(None, ge=1)
+    max_budget_usd: float | None = Field(None, gt=0)
+
+
+class Session(Record):
+    session_id: str
+    owner: str
+    project_path: str
+    name: str | None = None
+    status: SessionStatus = SessionStatus.ACTIVE
+    task_count: int = 0
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: str
+    updated_at: str
+
+
+class Task(Record):
+    task_id: str
+    session_id: str
+    owner: str
+    prompt: str
+    title: str | None = None
+    status: TaskStatus = TaskStatus.QUEUED
+    backend: str | None = None
+    model: str | None = None
+    system: str | None = None
+    max_tokens: int | None = None
+    claude_session_id: str | None = None
+    interaction_count: int = 0
+    turns: int = 0
+    pending_prompts: list[str] = Field(default_factory=list)
+    limits: TaskLimits = Field(default_factory=TaskLimits)
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    error: str | None = None
+    forked_from: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: str
+    updated_at: str
+    version: int = Field(0, exclude=True)
+    attempts: int = Field(0, exclude=True)
+    lease_id: str | None = Field(None, exclude=True)
+    lease_expires_at: str | None = Field(None, exclude=True)
+
+
+class Interaction(Record):
+    task_id: str
+    seq: int
+    session_id: str
+    role: Role
+    content: str
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    duration_ms: int | None = None
+    stop_reason: str | None = None
+    model: str | None = None
+    created_at: str
+    content_ref: str | None = Field(None, exclude=True)
+
+
+class NewInteraction(Record):
+    """An interaction about to be appended: the repository assigns `seq` and `created_at`."""
+
+    role: Role
+    content: str
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    duration_ms: int | None = None
+    stop_reason: str | None = None
+    model: str | None = None
+    content_ref: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next_cursor` is opaque and absent on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class NewTask(Record):
+    """What a caller asks for when creating a task; the repository adds ids, status and timestamps."""
+
+    prompt: str
+    title: str | None = None
+    backend: str | None = None
+    model: str | None = None
+    system: str | None = None
+    max_tokens: int | None = None
+    limits: TaskLimits = Field(default_factory=TaskLimits)
+    metadata: dict[str, Any] = Field(default_factory=dict)

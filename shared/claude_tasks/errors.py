@@ -1,0 +1,105 @@
+"""Domain errors. The domain raises them; each entry point maps them to its protocol in one place.
+
+`kind` is the only thing an entry point needs: `not_found`, `conflict`,
+`invalid`, `too_large`, `forbidden` or `transient` (worth retrying).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose; `str(err)` says what to fix."""
+
+    kind: ClassVar[str] = "invalid"
+
+
+class NotFound(DomainError):
+    kind = "not_found"
+
+
+class SessionNotFound(NotFound):
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id} does not exist")
+        self.session_id = session_id
+
+
+class TaskNotFound(NotFound):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task {task_id} does not exist")
+        self.task_id = task_id
+
+
+class Conflict(DomainError):
+    kind = "conflict"
+
+
+class SessionNotActive(Conflict):
+    def __init__(self, session_id: str, status: str) -> None:
+        super().__init__(f"session {session_id} is {status}, not active: it takes no new tasks")
+
+
+class SessionHasTasks(Conflict):
+    def __init__(self, session_id: str, task_count: int) -> None:
+        super().__init__(f"session {session_id} still has {task_count} task(s): delete them first or pass cascade=true")
+
+
+class TaskStateConflict(Conflict):
+    """The task is not in a state that allows the operation (e.g. deleting a running task)."""
+
+
+class ClaudeSessionTaken(Conflict):
+    def __init__(self, claude_session_id: str) -> None:
+        super().__init__(f"claude session id {claude_session_id} is already held by another task")
+
+
+class StaleInteractionCount(Conflict):
+    def __init__(self, task_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"task {task_id} has {actual} interaction(s), not the {expected} this write expected: "
+            "another writer appended first"
+        )
+        self.expected = expected
+        self.actual = actual
+
+
+class InteractionSessionMismatch(Conflict):
+    def __init__(self, task_id: str, session_id: str, task_session_id: str) -> None:
+        super().__init__(
+            f"interaction names session {session_id}, but task {task_id} belongs to session {task_session_id}"
+        )
+
+
+class ConcurrentUpdate(Conflict):
+    """Another writer changed the item between our read and our conditional write."""
+
+    kind = "transient"
+
+
+class ImmutableField(DomainError):
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} cannot be changed after creation")
+        self.field = field
+
+
+class InvalidCursor(DomainError):
+    def __init__(self) -> None:
+        super().__init__("cursor is not valid for this query: pass the next_cursor of the previous page")
+
+
+class PromptTooLarge(DomainError):
+    kind = "too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"prompt is {size} characters; the limit is {limit}")
+
+
+class Forbidden(DomainError):
+    kind = "forbidden"
+
+
+class TransientStoreError(DomainError):
+    """DynamoDB throttled us or a transaction conflicted: the same call may succeed later."""
+
+    kind = "transient"

@@ -1,0 +1,1 @@
+"""The embedded local stack: moto server, resources from `template.yaml`, the handlers behind them."""

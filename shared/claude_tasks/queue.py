@@ -1,0 +1,81 @@
+"""The task queue: the messages it carries and the sender the API uses.
+
+Two message types share the queue: `task.run` (the API, for new tasks,
+follow-ups, retries and forks) and `task.create` (posted straight to the
+queue by pipelines). Both are validated with these models at the worker.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from claude_tasks.config import Settings
+from claude_tasks.domain import TaskLimits
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(child=True)
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskRun(_Message):
+    """Run the task's pending prompts."""
+
+    type: Literal["task.run"] = "task.run"
+    task_id: str = Field(min_length=1, max_length=64)
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+class TaskCreate(_Message):
+    """Create a task in an existing session of `owner`, then run it; the idempotency key makes it once."""
+
+    type: Literal["task.create"] = "task.create"
+    session_id: str = Field(min_length=1, max_length=64)
+    owner: str = Field(min_length=1, max_length=256)
+    prompt: str = Field(min_length=1)
+    idempotency_key: str = Field(min_length=1, max_length=256)
+    model: str | None = None
+    system: str | None = None
+    limits: TaskLimits | None = None
+
+
+TaskMessage = Annotated[TaskRun | TaskCreate, Field(discriminator="type")]
+task_message = TypeAdapter[TaskRun | TaskCreate](TaskMessage)
+
+
+class TaskQueue:
+    """Sends `task.run` messages. Clients are made on first use: no network at import."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        import boto3  # deferred: only the paths that enqueue pay for the client
+
+        client: Any = boto3.client(
+            "sqs", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
+        )
+        return client  # type: ignore[no-any-return]
+
+    def send(self, message: TaskRun | TaskCreate) -> None:
+        """Send one message. Raises botocore's errors; see `send_run` for the forgiving form."""
+        self._sqs.send_message(QueueUrl=self._settings.task_queue_url, MessageBody=message.model_dump_json())
+
+    def send_run(self, task_id: str, session_id: str) -> bool:
+        """Ask the worker to run the task. Returns False (and logs) when the send failed:
+        the task stays `queued`, and the janitor re-queues queued tasks nobody picked up."""
+        try:
+            self.send(TaskRun(task_id=task_id, session_id=session_id))
+        except Exception:  # noqa: BLE001 - any send failure is recoverable by the janitor
+            logger.exception("could not enqueue task; the janitor will re-queue it", extra={"task_id": task_id})
+            return False
+        return True

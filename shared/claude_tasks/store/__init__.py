@@ -1,0 +1,37 @@
+"""The data layer: PynamoDB models and the repositories whose writes keep the invariants.
+
+`Store(settings)` binds the models to the configured tables and endpoint and
+holds one repository per aggregate. Every write that an invariant depends on
+is one conditional `TransactWriteItems`.
+"""
+
+from __future__ import annotations
+
+from claude_tasks.config import Settings
+from claude_tasks.store.claims import ClaimRepository
+from claude_tasks.store.content import ContentStore
+from claude_tasks.store.interactions import InteractionRepository
+from claude_tasks.store.models import bind
+from claude_tasks.store.sessions import SessionRepository
+from claude_tasks.store.task_write import TaskWrite
+from claude_tasks.store.tasks import TaskRepository
+from claude_tasks.store.transaction import Cancelled, Transaction
+
+__all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
+
+
+class Store:
+    """The repositories, bound to one configuration. Build one per process, at import of a handler."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.connection = bind(settings)
+        self.content = ContentStore(settings)
+        self.sessions = SessionRepository(self)
+        self.tasks = TaskRepository(self)
+        self.interactions = InteractionRepository(self)
+        self.claims = ClaimRepository(self)
+
+    def transaction(self, client_request_token: str | None = None) -> Transaction:
+        """A new, empty transaction on this store's connection."""
+        return Transaction(self.connection, client_request_token)

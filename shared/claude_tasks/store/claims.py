@@ -1,0 +1,74 @@
+"""Claude session ids: each claimed by exactly one task, through a uniqueness item keyed by the id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pynamodb.exceptions import UpdateError
+
+from claude_tasks.clock import now_iso
+from claude_tasks.domain import Task
+from claude_tasks.errors import ClaudeSessionTaken
+from claude_tasks.store.models import ClaudeSessionClaim, TaskModel
+from claude_tasks.store.task_write import TaskWrite
+from claude_tasks.store.transaction import Cancelled, Transaction
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+
+class ClaimRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def stage(self, tx: Transaction, write: TaskWrite, task: Task, claude_session_id: str) -> None:
+        """Add the claim of `claude_session_id` for `task` to `tx` and to the task's update `write`.
+
+        The claim put requires the id to be unclaimed or already this task's; the
+        task update requires the task to hold no Claude session id or this one.
+        """
+        claim = ClaudeSessionClaim(
+            claude_session_id,
+            task_id=task.task_id,
+            session_id=write.session_id,
+            owner=task.owner,
+            claimed_at=now_iso(),
+        )
+        tx.put(
+            "claim",
+            claim,
+            ClaudeSessionClaim.claude_session_id.does_not_exist()
+            | ((ClaudeSessionClaim.task_id == task.task_id) & ClaudeSessionClaim.retired_at.does_not_exist()),
+        )
+        write.claude_session_id = claude_session_id
+        write.actions.append(TaskModel.claude_session_id.set(claude_session_id))
+
+    def claim(self, task: Task, claude_session_id: str) -> None:
+        """Give `task` the Claude session id in one transaction: claim item + task update.
+
+        Raises `ClaudeSessionTaken` when another task holds (or once held) the id,
+        or when this task already holds a different one; `TaskNotFound`.
+        """
+        tx = self._store.transaction()
+        write = TaskWrite(task.task_id, task.session_id)
+        self.stage(tx, write, task, claude_session_id)
+        write.stage(tx)
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            if "claim" in cancelled.failed:
+                raise ClaudeSessionTaken(claude_session_id) from cancelled
+            raise write.explain(cancelled.item("task")) from cancelled
+
+    def retire(self, task: Task) -> None:
+        """Mark the task's claim retired (its task is gone); the id stays taken for ever."""
+        if task.claude_session_id is None:
+            return
+        try:
+            ClaudeSessionClaim(task.claude_session_id).update(
+                actions=[ClaudeSessionClaim.retired_at.set(now_iso())],
+                condition=ClaudeSessionClaim.claude_session_id.exists() & (ClaudeSessionClaim.task_id == task.task_id),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise

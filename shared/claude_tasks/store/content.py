@@ -1,0 +1,46 @@
+"""Long interaction content kept in S3, the item holding only a pointer; readers get the text back."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from claude_tasks.config import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from claude_tasks.store.models import InteractionModel
+
+
+class ContentStore:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _s3(self) -> S3Client:
+        import boto3  # deferred: most reads never touch S3, and boto3 costs import time
+
+        client: Any = boto3.client(
+            "s3", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
+        )
+        return client  # type: ignore[no-any-return]
+
+    def is_large(self, content: str) -> bool:
+        """Whether `content` must go to S3 to keep its item well under DynamoDB's 400 KB limit."""
+        return len(content.encode()) > self._settings.inline_content_limit
+
+    def put(self, task_id: str, seq: int, content: str) -> str:
+        """Store `content` for the turn `seq` of `task_id`; returns the pointer an interaction keeps."""
+        key = f"interactions/{task_id}/{seq:08d}.txt"
+        self._s3.put_object(
+            Bucket=self._settings.content_bucket, Key=key, Body=content.encode(), ContentType="text/plain"
+        )
+        return key
+
+    def read(self, item: InteractionModel) -> str:
+        """The interaction's content, fetched from S3 when the item holds a pointer."""
+        if not item.content_ref:
+            return str(item.content or "")
+        body = self._s3.get_object(Bucket=self._settings.content_bucket, Key=item.content_ref)["Body"]
+        return body.read().decode()

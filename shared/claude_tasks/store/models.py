@@ -1,0 +1,197 @@
+"""PynamoDB models: the schema of the four tables, declared once.
+
+`template.yaml` declares the same keys and indexes for CloudFormation; a test
+holds the two together. Table names, region, endpoint and timeouts come from
+`Settings` through `bind`, so the same models serve moto in-process, moto
+server over HTTP and DynamoDB in AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from claude_tasks.config import Settings
+
+SESSIONS_BY_OWNER = "by-owner"
+TASKS_BY_SESSION = "by-session"
+TASKS_BY_ACTIVE_SHARD = "by-active-shard"
+
+
+class _Meta:
+    billing_mode = PAY_PER_REQUEST_BILLING_MODE
+    region = "us-east-1"
+    host: str | None = None
+    connect_timeout_seconds = 2.0
+    read_timeout_seconds = 5.0
+    max_retry_attempts = 3
+
+
+class SessionsByOwner(GlobalSecondaryIndex["SessionModel"]):
+    class Meta:
+        index_name = SESSIONS_BY_OWNER
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class SessionModel(Model):
+    class Meta(_Meta):
+        table_name = "claude-tasks-sessions"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+    project_path = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    task_count = NumberAttribute(default=0)
+    metadata = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_owner = SessionsByOwner()
+
+
+class TasksBySession(GlobalSecondaryIndex["TaskModel"]):
+    class Meta:
+        index_name = TASKS_BY_SESSION
+        projection = AllProjection()
+
+    session_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByActiveShard(GlobalSecondaryIndex["TaskModel"]):
+    """Sparse: only queued and running tasks carry `active_shard` (`active#0`..`active#N-1`)."""
+
+    class Meta:
+        index_name = TASKS_BY_ACTIVE_SHARD
+        projection = AllProjection()
+
+    active_shard = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class TaskModel(Model):
+    class Meta(_Meta):
+        table_name = "claude-tasks-tasks"
+
+    task_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    prompt = UnicodeAttribute()
+    title = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")
+    backend = UnicodeAttribute(null=True)
+    model = UnicodeAttribute(null=True)
+    system = UnicodeAttribute(null=True)
+    max_tokens = NumberAttribute(null=True)
+    claude_session_id = UnicodeAttribute(null=True)
+    interaction_count = NumberAttribute(default=0)
+    turns = NumberAttribute(default=0)
+    pending_prompts = ListAttribute(of=UnicodeAttribute, default=list)
+    limits = JSONAttribute(null=True)
+    input_tokens = NumberAttribute(default=0)
+    output_tokens = NumberAttribute(default=0)
+    cache_creation_input_tokens = NumberAttribute(default=0)
+    cache_read_input_tokens = NumberAttribute(default=0)
+    cost_usd = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
+    forked_from = UnicodeAttribute(null=True)
+    metadata = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    lease_id = UnicodeAttribute(null=True)
+    lease_expires_at = UnicodeAttribute(null=True)
+    active_shard = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    by_session = TasksBySession()
+    by_active_shard = TasksByActiveShard()
+
+
+class InteractionModel(Model):
+    class Meta(_Meta):
+        table_name = "claude-tasks-interactions"
+
+    task_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    session_id = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    role = UnicodeAttribute()
+    content = UnicodeAttribute(null=True)
+    content_ref = UnicodeAttribute(null=True)
+    input_tokens = NumberAttribute(default=0)
+    output_tokens = NumberAttribute(default=0)
+    cache_creation_input_tokens = NumberAttribute(default=0)
+    cache_read_input_tokens = NumberAttribute(default=0)
+    cost_usd = NumberAttribute(default=0)
+    duration_ms = NumberAttribute(null=True)
+    stop_reason = UnicodeAttribute(null=True)
+    model = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class ClaudeSessionClaim(Model):
+    """Uniqueness claim: the item keyed by a `claude_session_id` names the one task that holds it.
+
+    Claims are never deleted, only marked retired, so a retired id is never handed out again.
+    """
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-claude-sessions"
+
+    claude_session_id = UnicodeAttribute(hash_key=True)
+    task_id = UnicodeAttribute()
+    session_id = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    claimed_at = UnicodeAttribute()
+    retired_at = UnicodeAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim)
+
+
+def _table_names(settings: Settings) -> dict[type[Model], str]:
+    return {
+        SessionModel: settings.sessions_table,
+        TaskModel: settings.tasks_table,
+        InteractionModel: settings.interactions_table,
+        ClaudeSessionClaim: settings.claude_sessions_table,
+    }
+
+
+def bind(settings: Settings) -> Connection:
+    """Point every model at the tables, region and endpoint of `settings`; return a transaction connection.
+
+    PynamoDB keeps configuration on each model's `Meta` and caches a connection
+    per model, so rebinding also drops the cached connections.
+    """
+    for model, table_name in _table_names(settings).items():
+        meta: Any = model.Meta
+        meta.table_name = table_name
+        meta.region = settings.region
+        meta.host = settings.aws_endpoint_url
+        meta.connect_timeout_seconds = settings.db_connect_timeout_s
+        meta.read_timeout_seconds = settings.db_read_timeout_s
+        meta.max_retry_attempts = settings.db_max_retries
+        model._connection = None
+    return Connection(
+        region=settings.region,
+        host=settings.aws_endpoint_url,
+        connect_timeout_seconds=settings.db_connect_timeout_s,
+        read_timeout_seconds=settings.db_read_timeout_s,
+        max_retry_attempts=settings.db_max_retries,
+    )

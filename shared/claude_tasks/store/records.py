@@ -1,0 +1,90 @@
+"""Conversions between PynamoDB items and the domain's records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from claude_tasks.domain import Interaction, Role, Session, SessionStatus, Task, TaskLimits, TaskStatus, Usage
+from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
+
+
+def _usage(item: TaskModel | InteractionModel) -> Usage:
+    return Usage(
+        input_tokens=int(item.input_tokens or 0),
+        output_tokens=int(item.output_tokens or 0),
+        cache_creation_input_tokens=int(item.cache_creation_input_tokens or 0),
+        cache_read_input_tokens=int(item.cache_read_input_tokens or 0),
+    )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def session_record(item: SessionModel) -> Session:
+    return Session(
+        session_id=item.session_id,
+        owner=item.owner,
+        project_path=item.project_path,
+        name=item.name,
+        status=SessionStatus(item.status),
+        task_count=int(item.task_count),
+        metadata=_dict(item.metadata),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def task_record(item: TaskModel) -> Task:
+    return Task(
+        task_id=item.task_id,
+        session_id=item.session_id,
+        owner=item.owner,
+        prompt=item.prompt,
+        title=item.title,
+        status=TaskStatus(item.status),
+        backend=item.backend,
+        model=item.model,
+        system=item.system,
+        max_tokens=None if item.max_tokens is None else int(item.max_tokens),
+        claude_session_id=item.claude_session_id,
+        interaction_count=int(item.interaction_count),
+        turns=int(item.turns or 0),
+        pending_prompts=list(item.pending_prompts or []),
+        limits=TaskLimits(**_dict(item.limits)),
+        usage=_usage(item),
+        cost_usd=float(item.cost_usd or 0),
+        error=item.error,
+        forked_from=item.forked_from,
+        metadata=_dict(item.metadata),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=int(item.version or 0),
+        attempts=int(item.attempts or 0),
+        lease_id=item.lease_id,
+        lease_expires_at=item.lease_expires_at,
+    )
+
+
+def task_item(task: Task) -> TaskModel:
+    """The item for `task` as last read, version included, so a write through it is version-checked."""
+    item = TaskModel(task.task_id, session_id=task.session_id, owner=task.owner)
+    item.version = task.version or None
+    return item
+
+
+def interaction_record(item: InteractionModel, content: str | None = None) -> Interaction:
+    return Interaction(
+        task_id=item.task_id,
+        seq=int(item.seq),
+        session_id=item.session_id,
+        role=Role(item.role),
+        content=content if content is not None else (item.content or ""),
+        usage=_usage(item),
+        cost_usd=float(item.cost_usd or 0),
+        duration_ms=None if item.duration_ms is None else int(item.duration_ms),
+        stop_reason=item.stop_reason,
+        model=item.model,
+        created_at=item.created_at,
+        content_ref=item.content_ref,
+    )

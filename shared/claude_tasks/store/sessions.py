@@ -1,0 +1,121 @@
+"""Sessions: create, read, list, delete — the delete conditional on the session having no tasks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from claude_tasks.clock import now_iso
+from claude_tasks.domain import Page, Session, SessionStatus
+from claude_tasks.errors import SessionHasTasks, SessionNotFound
+from claude_tasks.store import cursor
+from claude_tasks.store.ids import id_for
+from claude_tasks.store.models import SessionModel
+from claude_tasks.store.records import session_record
+from claude_tasks.store.transaction import Cancelled
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+_CASCADE_ROUNDS = 10
+
+
+class SessionRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def create(
+        self,
+        owner: str,
+        project_path: str,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Session:
+        """Open an active session. The same owner and idempotency key return the session made the first time."""
+        session_id = id_for(owner, "session", idempotency_key)
+        stamp = now_iso()
+        item = SessionModel(
+            session_id,
+            owner=owner,
+            project_path=project_path,
+            name=name,
+            status=SessionStatus.ACTIVE.value,
+            task_count=0,
+            metadata=metadata or {},
+            created_at=stamp,
+            updated_at=stamp,
+        )
+        try:
+            item.save(condition=SessionModel.session_id.does_not_exist())
+        except PutError as error:
+            if idempotency_key is None or error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return self.get(owner, session_id)
+        return session_record(item)
+
+    def get(self, owner: str, session_id: str) -> Session:
+        """The owner's session. Raises `SessionNotFound` if it does not exist or belongs to someone else."""
+        try:
+            item = SessionModel.get(session_id, consistent_read=True)
+        except DoesNotExist as error:
+            raise SessionNotFound(session_id) from error
+        if item.owner != owner:
+            raise SessionNotFound(session_id)
+        return session_record(item)
+
+    def list_for_owner(self, owner: str, limit: int = 50, after: str | None = None) -> Page[Session]:
+        """The owner's sessions, newest first, one page at a time."""
+        scope = f"sessions\x00{owner}"
+        start = cursor.decode(after, scope, frozenset({"session_id", "owner", "created_at"}), {"owner": owner})
+        results = SessionModel.by_owner.query(owner, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+        items = [session_record(item) for item in results]
+        return Page[Session](items=items, next_cursor=cursor.encode(results.last_evaluated_key, scope))
+
+    def delete(self, owner: str, session_id: str, cascade: bool = False) -> None:
+        """Delete the session in one conditional transaction that requires `task_count = 0`.
+
+        With `cascade`, the session is first marked `deleting` (so it takes no new
+        tasks), then its tasks are deleted, each in its own transaction with the counter.
+        Raises `SessionNotFound`, or `SessionHasTasks` when tasks remain.
+        """
+        if cascade:
+            self._mark_deleting(owner, session_id)
+            for _ in range(_CASCADE_ROUNDS):
+                # The session index is eventually consistent: repeat until the counter says empty.
+                for task in self._store.tasks.all_in_session(owner, session_id):
+                    self._store.tasks.delete(owner, task.task_id, force=True)
+                try:
+                    return self._delete_empty(owner, session_id)
+                except SessionHasTasks:
+                    continue
+        self._delete_empty(owner, session_id)
+
+    def _delete_empty(self, owner: str, session_id: str) -> None:
+        tx = self._store.transaction()
+        tx.delete(
+            "session",
+            SessionModel(session_id),
+            condition=SessionModel.session_id.exists() & (SessionModel.owner == owner) & (SessionModel.task_count == 0),
+        )
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            # Deletes return no old item: read once, only to say what failed.
+            session = self.get(owner, session_id)
+            raise SessionHasTasks(session_id, session.task_count) from cancelled
+
+    def _mark_deleting(self, owner: str, session_id: str) -> None:
+        try:
+            SessionModel(session_id).update(
+                actions=[
+                    SessionModel.status.set(SessionStatus.DELETING.value),
+                    SessionModel.updated_at.set(now_iso()),
+                ],
+                condition=SessionModel.session_id.exists() & (SessionModel.owner == owner),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise SessionNotFound(session_id) from error
+            raise

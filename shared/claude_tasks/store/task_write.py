@@ -1,0 +1,98 @@
+"""One `Update` of a task inside a transaction, assembled from the parts several operations contribute.
+
+A transaction may touch an item only once, so appending turns, claiming a
+Claude session id and changing status — which all change the task — add their
+conditions and actions to one `TaskWrite`. `explain` turns the task's old item
+(returned on a failed condition) into the domain error that says which part failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from claude_tasks.clock import now_iso
+from claude_tasks.domain import TaskStatus
+from claude_tasks.errors import (
+    ClaudeSessionTaken,
+    ConcurrentUpdate,
+    DomainError,
+    InteractionSessionMismatch,
+    StaleInteractionCount,
+    TaskNotFound,
+    TaskStateConflict,
+)
+from claude_tasks.store.models import TaskModel
+from claude_tasks.store.transaction import Transaction
+
+ItemView = dict[str, object]
+
+
+@dataclass
+class TaskWrite:
+    """The conditions and actions of one task `Update`; `session_id` is always required unchanged."""
+
+    task_id: str
+    session_id: str
+    owner: str | None = None
+    version: int | None = None
+    expected_count: int | None = None
+    claude_session_id: str | None = None
+    allowed_statuses: frozenset[TaskStatus] | None = None
+    lease_id: str | None = None
+    actions: list[Action] = field(default_factory=list)
+    extra: list[Condition] = field(default_factory=list)
+
+    def condition(self) -> Condition:
+        cond = (
+            TaskModel.task_id.exists()
+            & (TaskModel.session_id == self.session_id)
+            & (TaskModel.status != TaskStatus.DELETING.value)
+        )
+        if self.owner is not None:
+            cond &= TaskModel.owner == self.owner
+        if self.expected_count is not None:
+            cond &= TaskModel.interaction_count == self.expected_count
+        if self.claude_session_id is not None:
+            cond &= TaskModel.claude_session_id.does_not_exist() | (
+                TaskModel.claude_session_id == self.claude_session_id
+            )
+        if self.allowed_statuses is not None:
+            cond &= TaskModel.status.is_in(*sorted(s.value for s in self.allowed_statuses))
+        if self.lease_id is not None:
+            cond &= TaskModel.lease_id == self.lease_id
+        for extra in self.extra:
+            cond &= extra
+        result: Condition = cond
+        return result
+
+    def stage(self, tx: Transaction) -> None:
+        """Add this update to `tx` under the name `task`. Version-checked only when a version was given."""
+        item = TaskModel(self.task_id)
+        # A version is always incremented; it is required unchanged only for optimistic-lock writes.
+        item.version = self.version if self.version is not None else 1
+        actions = [*self.actions, TaskModel.updated_at.set(now_iso())]
+        tx.update("task", item, actions, self.condition(), check_version=self.version is not None)
+
+    def explain(self, old: ItemView | None) -> DomainError:
+        """The domain error for a failed condition, given the task as it was (None: it did not exist)."""
+        if old is None or old.get("status") == TaskStatus.DELETING.value:
+            return TaskNotFound(self.task_id)
+        if self.owner is not None and old.get("owner") != self.owner:
+            return TaskNotFound(self.task_id)
+        if old.get("session_id") != self.session_id:
+            return InteractionSessionMismatch(self.task_id, self.session_id, str(old.get("session_id")))
+        count = old.get("interaction_count", 0)
+        if self.expected_count is not None and count != self.expected_count:
+            return StaleInteractionCount(self.task_id, self.expected_count, int(str(count)))
+        held = old.get("claude_session_id")
+        if self.claude_session_id is not None and held not in (None, self.claude_session_id):
+            return ClaudeSessionTaken(self.claude_session_id)
+        status = old.get("status")
+        if self.allowed_statuses is not None and status not in self.allowed_statuses:
+            return TaskStateConflict(f"task {self.task_id} is {status}")
+        if self.lease_id is not None and old.get("lease_id") != self.lease_id:
+            return TaskStateConflict(f"task {self.task_id} is leased to another run")
+        return ConcurrentUpdate(f"task {self.task_id} was changed by another writer; read it again")

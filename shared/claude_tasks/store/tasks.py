@@ -1,0 +1,245 @@
+"""Tasks: created inside an existing, active session of their owner, atomically with its counter."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from claude_tasks.clock import now_iso
+from claude_tasks.domain import NewTask, Page, SessionStatus, Task, TaskStatus
+from claude_tasks.errors import (
+    ImmutableField,
+    SessionNotActive,
+    SessionNotFound,
+    TaskNotFound,
+    TaskStateConflict,
+)
+from claude_tasks.store import cursor
+from claude_tasks.store.ids import id_for, request_token
+from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.records import task_record
+from claude_tasks.store.task_write import TaskWrite
+from claude_tasks.store.transaction import Cancelled, IdempotentReplay
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+MUTABLE_FIELDS = frozenset({"title", "metadata"})
+
+
+def active_shard(task_id: str, shards: int) -> str:
+    """The sparse index's partition for an active task: spread so no index partition runs hot."""
+    return f"active#{zlib.crc32(task_id.encode()) % shards}"
+
+
+class TaskRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def create(
+        self,
+        owner: str,
+        session_id: str,
+        new: NewTask,
+        idempotency_key: str | None = None,
+        forked_from: str | None = None,
+    ) -> Task:
+        """Create a queued task in one transaction with its session's counter.
+
+        The transaction requires the session to exist, be active and be the
+        owner's (`ADD task_count 1`), and the task id to be new. The same owner
+        and idempotency key return the task made the first time.
+        Raises `SessionNotFound` or `SessionNotActive`.
+        """
+        if not session_id:
+            raise SessionNotFound("(none)")
+        task_id = id_for(owner, "task", idempotency_key)
+        stamp = now_iso()
+        tx = self._store.transaction(request_token(owner, "task", idempotency_key))
+        tx.update(
+            "session",
+            SessionModel(session_id),
+            [SessionModel.task_count.add(1), SessionModel.updated_at.set(stamp)],
+            SessionModel.session_id.exists()
+            & (SessionModel.owner == owner)
+            & (SessionModel.status == SessionStatus.ACTIVE.value),
+        )
+        tx.put(
+            "task",
+            self._new_item(task_id, session_id, owner, new, stamp, idempotency_key, forked_from),
+            TaskModel.task_id.does_not_exist(),
+        )
+        try:
+            tx.commit()
+        except IdempotentReplay:
+            return self.get(owner, task_id)
+        except Cancelled as cancelled:
+            if "task" in cancelled.failed and idempotency_key is not None:
+                return self.get(owner, task_id)
+            raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
+        return self.get(owner, task_id)
+
+    def _new_item(
+        self,
+        task_id: str,
+        session_id: str,
+        owner: str,
+        new: NewTask,
+        stamp: str,
+        idempotency_key: str | None,
+        forked_from: str | None,
+    ) -> TaskModel:
+        return TaskModel(
+            task_id,
+            session_id=session_id,
+            owner=owner,
+            prompt=new.prompt,
+            title=new.title,
+            status=TaskStatus.QUEUED.value,
+            backend=new.backend,
+            model=new.model,
+            system=new.system,
+            max_tokens=new.max_tokens,
+            pending_prompts=[new.prompt],
+            limits=new.limits.model_dump(exclude_none=True),
+            metadata=new.metadata,
+            forked_from=forked_from,
+            created_at=stamp,
+            updated_at=stamp,
+            active_shard=active_shard(task_id, self._store.settings.active_shards),
+            idempotency_key=idempotency_key,
+        )
+
+    def load(self, task_id: str) -> Task:
+        """The task whatever its owner (for the worker and janitor). Raises `TaskNotFound`."""
+        try:
+            item = TaskModel.get(task_id, consistent_read=True)
+        except DoesNotExist as error:
+            raise TaskNotFound(task_id) from error
+        if item.status == TaskStatus.DELETING.value:
+            raise TaskNotFound(task_id)
+        return task_record(item)
+
+    def get(self, owner: str, task_id: str) -> Task:
+        """The owner's task. Raises `TaskNotFound` if absent, being deleted, or someone else's."""
+        task = self.load(task_id)
+        if task.owner != owner:
+            raise TaskNotFound(task_id)
+        return task
+
+    def list_for_session(
+        self,
+        owner: str,
+        session_id: str,
+        status: TaskStatus | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page[Task]:
+        """The session's tasks, oldest first, optionally only those in `status`. Raises `SessionNotFound`."""
+        self._store.sessions.get(owner, session_id)
+        scope = f"tasks\x00{owner}\x00{session_id}\x00{status}"
+        start = cursor.decode(
+            after, scope, frozenset({"task_id", "session_id", "created_at"}), {"session_id": session_id}
+        )
+        condition = (TaskModel.owner == owner) & (TaskModel.status != TaskStatus.DELETING.value)
+        if status is not None:
+            condition &= TaskModel.status == status.value
+        results = TaskModel.by_session.query(
+            session_id, filter_condition=condition, limit=limit, last_evaluated_key=start
+        )
+        items = [task_record(item) for item in results]
+        return Page[Task](items=items, next_cursor=cursor.encode(results.last_evaluated_key, scope))
+
+    def all_in_session(self, owner: str, session_id: str) -> Iterator[Task]:
+        """Every task of the session (all pages), including ones being deleted."""
+        for item in TaskModel.by_session.query(session_id, filter_condition=TaskModel.owner == owner):
+            yield task_record(item)
+
+    def update(self, owner: str, task_id: str, changes: dict[str, Any]) -> Task:
+        """Change a task's title or metadata, guarded by its version (optimistic lock).
+
+        Raises `ImmutableField` for any other field — `session_id` above all —
+        `TaskNotFound`, or `ConcurrentUpdate` when the task changed since it was read.
+        """
+        for name in changes:
+            if name not in MUTABLE_FIELDS:
+                raise ImmutableField(name)
+        task = self.get(owner, task_id)
+        write = TaskWrite(task_id, task.session_id, owner=owner, version=task.version)
+        if "title" in changes:
+            write.actions.append(TaskModel.title.set(changes["title"]))
+        if "metadata" in changes:
+            write.actions.append(TaskModel.metadata.set(changes["metadata"] or {}))
+        self.commit(write)
+        return self.get(owner, task_id)
+
+    def delete(self, owner: str, task_id: str, force: bool = False) -> None:
+        """Delete a task: mark it `deleting` (conditional), delete its interactions, then one
+        transaction deletes the task and decrements its session's `task_count`.
+
+        A running task is refused (`TaskStateConflict`) unless `force` (a cascading
+        session delete). Raises `TaskNotFound`.
+        """
+        task = self._mark_deleting(owner, task_id, force)
+        with InteractionModel.batch_write() as batch:
+            for item in InteractionModel.query(task_id, consistent_read=True):
+                batch.delete(item)
+        tx = self._store.transaction()
+        tx.delete("task", TaskModel(task_id), TaskModel.status == TaskStatus.DELETING.value)
+        tx.update(
+            "session",
+            SessionModel(task.session_id),
+            [SessionModel.task_count.add(-1), SessionModel.updated_at.set(now_iso())],
+            SessionModel.session_id.exists(),
+        )
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            raise TaskNotFound(task_id) from cancelled
+        self._store.claims.retire(task)
+
+    def _mark_deleting(self, owner: str, task_id: str, force: bool) -> Task:
+        try:
+            task = self.get(owner, task_id)
+        except TaskNotFound:
+            # A delete that stopped half-way left the task `deleting`: finish it.
+            task = self.load_deleting(owner, task_id)
+            return task
+        write = TaskWrite(task_id, task.session_id, owner=owner)
+        if not force:
+            write.allowed_statuses = frozenset(TaskStatus) - {TaskStatus.RUNNING, TaskStatus.DELETING}
+        write.actions += [TaskModel.status.set(TaskStatus.DELETING.value), TaskModel.active_shard.remove()]
+        self.commit(write)
+        return task
+
+    def load_deleting(self, owner: str, task_id: str) -> Task:
+        try:
+            item = TaskModel.get(task_id, consistent_read=True)
+        except DoesNotExist as error:
+            raise TaskNotFound(task_id) from error
+        if item.owner != owner or item.status != TaskStatus.DELETING.value:
+            raise TaskNotFound(task_id)
+        return task_record(item)
+
+    def commit(self, write: TaskWrite) -> None:
+        """Commit one task update alone; a failed condition becomes the domain error that explains it."""
+        tx = self._store.transaction()
+        write.stage(tx)
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            error = write.explain(cancelled.item("task"))
+            if isinstance(error, TaskStateConflict) and write.allowed_statuses is not None:
+                error = TaskStateConflict(
+                    f"{error}: the operation needs it to be one of {', '.join(sorted(write.allowed_statuses))}"
+                )
+            raise error from cancelled
+
+
+def _session_error(session_id: str, owner: str, old: dict[str, Any] | None) -> Exception:
+    if old is None or old.get("owner") != owner:
+        return SessionNotFound(session_id)
+    return SessionNotActive(session_id, str(old.get("status")))

@@ -1,0 +1,138 @@
+"""One conditional `TransactWriteItems`, with its actions named so a cancellation explains itself.
+
+PynamoDB sends a transaction's actions grouped by kind — condition checks,
+deletes, puts, updates (`pynamodb/connection/base.py`, `transact_write_items`) —
+not in the order they were added. DynamoDB's cancellation reasons follow the
+sent order. This is the one place that knows that: callers name each action
+and get back, by name, which conditions failed and the item as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from claude_tasks.errors import TransientStoreError
+
+_KIND_ORDER = ("check", "delete", "put", "update")
+_RETRYABLE_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+_RETRYABLE_ERRORS = frozenset(
+    {
+        "TransactionInProgressException",
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+
+
+class Cancelled(Exception):
+    """The transaction's conditions failed. `failed` maps each failing action's name to the item as it was
+    (None where the item did not exist, or where DynamoDB returns no item, as for deletes)."""
+
+    def __init__(self, failed: dict[str, dict[str, Any] | None]) -> None:
+        super().__init__(f"conditions failed: {sorted(failed)}")
+        self.failed = failed
+
+    def item(self, name: str) -> dict[str, Any] | None:
+        """The deserialised-enough item (`{attr: python value}`) behind a failed action, if any."""
+        raw = self.failed.get(name)
+        return None if raw is None else {key: _plain(value) for key, value in raw.items()}
+
+
+class IdempotentReplay(Exception):
+    """DynamoDB saw this ClientRequestToken with different parameters: an earlier attempt committed."""
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    ((kind, inner),) = value.items()
+    if kind == "N":
+        number = float(inner)
+        return int(number) if number.is_integer() else number
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_plain(v) for v in inner]
+    if kind == "M":
+        return {k: _plain(v) for k, v in inner.items()}
+    return inner
+
+
+@dataclass
+class Transaction:
+    """Collects named actions, then commits them as one `TransactWriteItems` (one round trip)."""
+
+    connection: Connection
+    client_request_token: str | None = None
+    _actions: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = field(
+        default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
+    )
+
+    def check(self, name: str, model: type[Model], key: Any, condition: Condition) -> None:
+        self._actions["check"].append((name, lambda tx: tx.condition_check(model, key, condition=condition)))
+
+    def put(self, name: str, item: Model, condition: Condition | None = None) -> None:
+        self._actions["put"].append((name, lambda tx: tx.save(item, condition, return_values="ALL_OLD")))
+
+    def update(
+        self, name: str, item: Model, actions: list[Action], condition: Condition, *, check_version: bool = True
+    ) -> None:
+        """Add an update. Every update names a condition: an unconditioned UpdateItem on a missing key
+        creates the item. With `check_version=False` a versioned item's version is still incremented,
+        but the write does not require it unchanged (its own conditions guard it)."""
+        self._actions["update"].append(
+            (
+                name,
+                lambda tx: tx.update(
+                    item, actions, condition, return_values="ALL_OLD", add_version_condition=check_version
+                ),
+            )
+        )
+
+    def delete(self, name: str, item: Model, condition: Condition, *, check_version: bool = False) -> None:
+        """Add a delete, guarded by `condition` (and by the item's version only if asked)."""
+        self._actions["delete"].append(
+            (name, lambda tx: tx.delete(item, condition, add_version_condition=check_version))
+        )
+
+    def commit(self) -> None:
+        """Commit every action or none.
+
+        Raises `Cancelled` when a condition failed, `IdempotentReplay` when the
+        request token was already used, `TransientStoreError` for conflicts and throttling.
+        """
+        ordered = [pair for kind in _KIND_ORDER for pair in self._actions[kind]]
+        try:
+            with TransactWrite(connection=self.connection, client_request_token=self.client_request_token) as tx:
+                for _, add in ordered:
+                    add(tx)
+        except TransactWriteError as error:
+            raise _explain(error, [name for name, _ in ordered]) from error
+
+
+def _explain(error: TransactWriteError, names: list[str]) -> Exception:
+    code = error.cause_response_code
+    if code == "IdempotentParameterMismatchException":
+        return IdempotentReplay(str(error))
+    if code in _RETRYABLE_ERRORS:
+        return TransientStoreError(f"DynamoDB is busy ({code}); try again")
+    reasons = error.cancellation_reasons
+    if code != "TransactionCanceledException" or not reasons:
+        return error
+    if any(r is not None and r.code in _RETRYABLE_CODES for r in reasons):
+        return TransientStoreError("the write conflicted with another transaction; try again")
+    failed = {
+        name: reason.raw_item
+        for name, reason in zip(names, reasons, strict=False)
+        if reason is not None and reason.code == "ConditionalCheckFailed"
+    }
+    return Cancelled(failed) if failed else error
