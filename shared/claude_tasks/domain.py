@@ -98,6 +98,9 @@ class Task(Record):
     updated_at: str
     version: int = Field(0, exclude=True)
     attempts: int = Field(0, exclude=True)
+    run_turns: int = Field(0, exclude=True)
+    run_tokens: int = Field(0, exclude=True)
+    run_cost_usd: float = Field(0.0, exclude=True)
     lease_id: str | None = Field(None, exclude=True)
     lease_expires_at: str | None = Field(None, exclude=True)
 

@@ -61,6 +61,9 @@ def task_record(item: TaskModel) -> Task:
         updated_at=item.updated_at,
         version=int(item.version or 0),
         attempts=int(item.attempts or 0),
+        run_turns=int(item.run_turns or 0),
+        run_tokens=int(item.run_tokens or 0),
+        run_cost_usd=float(item.run_cost_usd or 0),
         lease_id=item.lease_id,
         lease_expires_at=item.lease_expires_at,
     )
