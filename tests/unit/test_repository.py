@@ -1,0 +1,101 @@
+"""Repository behaviour beyond the seed checks: deletes, cursors, claims, idempotent sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from claude_tasks.domain import NewInteraction, Role, TaskStatus
+from claude_tasks.errors import (
+    ClaudeSessionTaken,
+    InvalidCursor,
+    SessionHasTasks,
+    SessionNotFound,
+    TaskNotFound,
+    TaskStateConflict,
+)
+from claude_tasks.store import Store
+from claude_tasks.store.models import TaskModel
+from tests.support.tables import counts
+
+
+def test_a_session_with_tasks_is_kept_unless_cascade(store: Store, session_factory, task_factory) -> None:
+    # Given a session with two tasks, one with a turn
+    session = session_factory()
+    task = task_factory(session)
+    task_factory(session)
+    store.interactions.append(task, session.session_id, NewInteraction(role=Role.USER, content="hi"))
+    # When it is deleted without cascade, Then it is refused and says how many tasks remain
+    with pytest.raises(SessionHasTasks, match="2 task"):
+        store.sessions.delete("alice", session.session_id)
+    # When it is deleted with cascade, Then the session, its tasks and their turns are gone
+    store.sessions.delete("alice", session.session_id, cascade=True)
+    assert counts() == {"sessions": 0, "tasks": 0, "interactions": 0, "claims": 0}
+
+
+def test_another_owner_cannot_see_or_delete_a_session(store: Store, session_factory) -> None:
+    # Given alice's session
+    session = session_factory()
+    # Then for bob it does not exist
+    with pytest.raises(SessionNotFound):
+        store.sessions.get("bob", session.session_id)
+    with pytest.raises(SessionNotFound):
+        store.sessions.delete("bob", session.session_id, cascade=True)
+    assert store.sessions.get("alice", session.session_id).status == "active"
+
+
+def test_a_running_task_cannot_be_deleted(store: Store, task_factory) -> None:
+    # Given a running task
+    task = task_factory()
+    TaskModel.get(task.task_id).update(actions=[TaskModel.status.set(TaskStatus.RUNNING.value)])
+    # When it is deleted, Then it is refused, naming the state
+    with pytest.raises(TaskStateConflict, match="running"):
+        store.tasks.delete("alice", task.task_id)
+    assert store.tasks.get("alice", task.task_id).status == TaskStatus.RUNNING
+
+
+def test_a_retired_claude_session_id_is_never_reused(store: Store, task_factory) -> None:
+    # Given a task that held a Claude session id and was deleted
+    task = task_factory()
+    claude_id = str(uuid.uuid4())
+    store.claims.claim(task, claude_id)
+    store.tasks.delete("alice", task.task_id)
+    # When another task claims the same id, Then it is refused
+    with pytest.raises(ClaudeSessionTaken):
+        store.claims.claim(task_factory(), claude_id)
+    with pytest.raises(TaskNotFound):
+        store.tasks.get("alice", task.task_id)
+
+
+def test_sessions_page_newest_first_with_cursors_bound_to_their_owner(store: Store, session_factory) -> None:
+    # Given five sessions of alice and one of bob
+    made = [session_factory(name=f"s{n}").session_id for n in range(5)]
+    session_factory(owner="bob")
+    # When alice pages two at a time
+    seen, after = [], None
+    while True:
+        page = store.sessions.list_for_owner("alice", limit=2, after=after)
+        seen += [s.session_id for s in page.items]
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+    # Then she sees exactly her sessions, newest first
+    assert seen == list(reversed(made))
+    # And a cursor edited, or replayed by bob, is refused
+    first = store.sessions.list_for_owner("alice", limit=2).next_cursor
+    assert first is not None
+    for bad in (first[:-2] + "xx", "%%%", "e30"):
+        with pytest.raises(InvalidCursor):
+            store.sessions.list_for_owner("alice", after=bad)
+    with pytest.raises(InvalidCursor):
+        store.sessions.list_for_owner("bob", after=first)
+
+
+def test_an_idempotency_key_opens_one_session(store: Store) -> None:
+    # When alice opens a session twice with the same key
+    first = store.sessions.create("alice", "/work/p", idempotency_key="s-1")
+    second = store.sessions.create("alice", "/work/p", idempotency_key="s-1")
+    # Then it is the same session
+    assert first.session_id == second.session_id
+    assert counts()["sessions"] == 1
