@@ -1,0 +1,174 @@
+"""Claude through the Anthropic Messages API: the official SDK, streaming, key from Secrets Manager.
+
+Streaming keeps long replies inside the SDK's limits for a single request; the
+Messages API is stateless, so the whole conversation is sent on every turn.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import anthropic
+import boto3
+from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
+from claude_tasks.claude.base import (
+    ClaudeError,
+    ClaudeReply,
+    ClaudeRequest,
+    FatalClaudeError,
+    RetryableClaudeError,
+    Turn,
+)
+from claude_tasks.claude.pricing import cost_usd
+from claude_tasks.config import Settings
+from claude_tasks.domain import Usage
+
+SECRET_MAX_AGE_S = 300
+# An error *event* inside a 200 stream reaches us after the SDK's retry loop has
+# returned, so neither the SDK nor any library retries it. Nothing is recorded
+# before the stream ends, so sending the same request again is safe.
+_STREAM_ATTEMPTS = 3
+_STREAM_BACKOFF_S = 0.5
+_RETRYABLE_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
+# Secrets Manager answers that no retry can change.
+_FATAL_SECRET_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"})
+
+
+class AnthropicBackend:
+    """One SDK client per API key; a rotated key (seen within `SECRET_MAX_AGE_S`) gets a new client."""
+
+    name = "anthropic"
+
+    def __init__(self, settings: Settings, *, max_retries: int = 2) -> None:
+        """Builds nothing yet: the first `complete` fetches the key and creates the clients."""
+        self._settings = settings
+        self._max_retries = max_retries
+        self._lock = threading.Lock()
+        self._secrets: SecretsProvider | None = None
+        self._client: anthropic.Anthropic | None = None
+        self._api_key: str | None = None
+
+    def complete(self, request: ClaudeRequest) -> ClaudeReply:
+        """Stream one reply to the request's conversation.
+
+        Raises `RetryableClaudeError` for 429, 5xx/529 overload (after the SDK's own
+        retries), mid-stream overload (after ours), timeouts and connection errors;
+        `FatalClaudeError` for 4xx request/auth errors, an unusable secret, and refusals.
+        """
+        client = self._sdk_client()
+        messages = [_message_param(turn) for turn in request.conversation]
+        started = time.monotonic()
+        try:
+            message = self._stream(client, request, messages)
+        except anthropic.APIError as err:
+            raise _claude_error(err) from err
+        if message.stop_reason == "refusal":
+            raise FatalClaudeError("anthropic: Claude declined to answer (stop_reason refusal)")
+        usage = Usage(
+            input_tokens=message.usage.input_tokens,
+            output_tokens=message.usage.output_tokens,
+            cache_creation_input_tokens=message.usage.cache_creation_input_tokens or 0,
+            cache_read_input_tokens=message.usage.cache_read_input_tokens or 0,
+        )
+        return ClaudeReply(
+            content="".join(block.text for block in message.content if block.type == "text"),
+            usage=usage,
+            stop_reason=message.stop_reason,
+            model=message.model,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            claude_session_id=request.claude_session_id,
+            cost_usd=cost_usd(message.model, usage),
+        )
+
+    def _stream(self, client: anthropic.Anthropic, request: ClaudeRequest, messages: list[MessageParam]) -> Message:
+        for attempt in range(1, _STREAM_ATTEMPTS):
+            try:
+                return _stream_once(client, request, messages)
+            except anthropic.APIStatusError as err:
+                if not _is_mid_stream_retryable(err):
+                    raise
+            time.sleep(_STREAM_BACKOFF_S * attempt)
+        return _stream_once(client, request, messages)
+
+    def _sdk_client(self) -> anthropic.Anthropic:
+        with self._lock:
+            api_key = self._fetch_api_key()
+            if self._client is None or api_key != self._api_key:
+                self._client = anthropic.Anthropic(
+                    api_key=api_key,
+                    base_url=self._settings.anthropic_base_url,
+                    timeout=self._settings.claude_timeout_s,
+                    max_retries=self._max_retries,
+                )
+                self._api_key = api_key
+            return self._client
+
+    def _fetch_api_key(self) -> str:
+        if self._secrets is None:
+            sm = boto3.client(
+                "secretsmanager", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
+            )
+            self._secrets = SecretsProvider(boto3_client=sm)
+        secret_id = self._settings.anthropic_secret_id
+        try:
+            # Cached by Powertools for SECRET_MAX_AGE_S: one Secrets Manager call per container per 5 min.
+            value = self._secrets.get(secret_id, max_age=SECRET_MAX_AGE_S)
+        except GetParameterError as err:
+            cause = err.__context__
+            code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+            error = FatalClaudeError if code in _FATAL_SECRET_CODES else RetryableClaudeError
+            raise error(f"anthropic: cannot read the API key secret {secret_id!r}: {err}") from err
+        return _api_key_from(value, secret_id)
+
+
+def _stream_once(client: anthropic.Anthropic, request: ClaudeRequest, messages: list[MessageParam]) -> Message:
+    system = request.system if request.system else anthropic.omit
+    with client.messages.stream(
+        model=request.model, max_tokens=request.max_tokens, messages=messages, system=system
+    ) as stream:
+        return stream.get_final_message()
+
+
+def _message_param(turn: Turn) -> MessageParam:
+    if turn.role == "user":
+        return UserMessageParam(role="user", content=turn.content)
+    return AssistantMessageParam(role="assistant", content=turn.content)
+
+
+def _api_key_from(value: object, secret_id: str) -> str:
+    """The key from a secret holding either the raw key or JSON `{"api_key": "..."}`."""
+    text = (value.decode() if isinstance(value, bytes) else str(value or "")).strip()
+    if text.startswith("{"):
+        try:
+            text = str(json.loads(text).get("api_key") or "").strip()
+        except (ValueError, AttributeError):
+            text = ""
+    if not text:
+        raise FatalClaudeError(f"anthropic: secret {secret_id!r} holds no API key (raw key or {{'api_key': ...}})")
+    return text
+
+
+def _is_mid_stream_retryable(err: anthropic.APIStatusError) -> bool:
+    # A status below 400 means the HTTP exchange succeeded and the error came as an SSE event.
+    return err.status_code < 400 and err.type in _RETRYABLE_TYPES
+
+
+def _claude_error(err: anthropic.APIError) -> ClaudeError:
+    if isinstance(err, anthropic.APIConnectionError):  # includes APITimeoutError
+        return RetryableClaudeError(f"anthropic: {type(err).__name__}: {err.message}")
+    if not isinstance(err, anthropic.APIStatusError):
+        return FatalClaudeError(f"anthropic: unexpected response: {err.message}")
+    where = f"HTTP {err.status_code}" if err.status_code >= 400 else "stream error"
+    reason = f"anthropic {where} {err.type or 'error'}: {err.api_message or err.message}"
+    if err.request_id:
+        reason += f" (request-id {err.request_id})"
+    # 408 and 409 are the SDK's own transient cases (request and lock timeouts).
+    if err.status_code in (408, 409, 429) or err.status_code >= 500 or err.type in _RETRYABLE_TYPES:
+        return RetryableClaudeError(reason)
+    return FatalClaudeError(reason)

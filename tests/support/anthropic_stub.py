@@ -1,0 +1,212 @@
+"""A local, scriptable Anthropic Messages API (`POST /v1/messages`) for tests that use the real SDK.
+
+    with AnthropicStub() as stub:
+        stub.script(HttpError(429, "rate_limit_error"), Reply(text="hi"))
+        ...  # point the SDK at stub.url; stub.requests holds every body received
+
+Each request takes the next scripted response; when the script is empty it gets
+a default `Reply()`. Streams (`"stream": true`) are served as Server-Sent Events.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful message; `delay_s` waits before answering."""
+
+    text: str = "Hello from the stub."
+    input_tokens: int = 12
+    output_tokens: int = 5
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    stop_reason: str = "end_turn"
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class HttpError:
+    """An HTTP error response with an Anthropic error body (`retry-after: 0` so SDK retries are quick)."""
+
+    status: int
+    error_type: str
+    message: str = "scripted error"
+
+
+@dataclass(frozen=True)
+class MidStreamError:
+    """A 200 stream that starts, then carries an `event: error` (what a mid-stream overload looks like)."""
+
+    error_type: str = "overloaded_error"
+    message: str = "Overloaded"
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Send nothing for `seconds` (so the client times out), then drop the connection."""
+
+    seconds: float
+
+
+Scripted = Reply | HttpError | MidStreamError | Hang
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: dict[str, Any]
+
+    @property
+    def api_key(self) -> str | None:
+        """The key the client sent, whichever header carried it (SDK 2.x sends a Bearer token)."""
+        bearer = self.headers.get("authorization", "")
+        return self.headers.get("x-api-key") or (bearer.removeprefix("Bearer ") if bearer else None)
+
+
+@dataclass
+class AnthropicStub:
+    """The server; use as a context manager or call `start()` / `stop()`."""
+
+    requests: list[ReceivedRequest] = field(default_factory=list)
+    _script: deque[Scripted] = field(default_factory=deque)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _server: ThreadingHTTPServer | None = None
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the stub is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def script(self, *responses: Scripted) -> None:
+        """Queue responses for the next requests, in order."""
+        with self._lock:
+            self._script.extend(responses)
+
+    def start(self) -> AnthropicStub:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        # A short poll interval keeps stop() from waiting half a second per test.
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes handlers that are hanging
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> AnthropicStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next(self, request: ReceivedRequest) -> tuple[Scripted, str]:
+        with self._lock:
+            self.requests.append(request)
+            scripted = self._script.popleft() if self._script else Reply()
+            return scripted, f"req_stub_{next(self._ids)}"
+
+
+def _message(body: dict[str, Any], reply: Reply, msg_id: str) -> dict[str, Any]:
+    return {
+        "id": f"msg_{msg_id}",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model", "claude-sonnet-4-6"),
+        "content": [{"type": "text", "text": reply.text}],
+        "stop_reason": reply.stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": reply.input_tokens,
+            "output_tokens": reply.output_tokens,
+            "cache_creation_input_tokens": reply.cache_creation_input_tokens,
+            "cache_read_input_tokens": reply.cache_read_input_tokens,
+        },
+    }
+
+
+def _events(message: dict[str, Any], reply: Reply | MidStreamError) -> list[tuple[str, dict[str, Any]]]:
+    start = {**message, "content": [], "stop_reason": None, "usage": {**message["usage"], "output_tokens": 1}}
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": start}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        ("ping", {"type": "ping"}),
+    ]
+    text = reply.text if isinstance(reply, Reply) else "partial answer "
+    for i, word in enumerate(text.split(" ")):
+        delta = {"type": "text_delta", "text": word if i == 0 else f" {word}"}
+        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}))
+    if isinstance(reply, MidStreamError):
+        error = {"type": reply.error_type, "message": reply.message}
+        return [*events, ("error", {"type": "error", "error": error})]
+    stop: dict[str, Any] = {"stop_reason": reply.stop_reason, "stop_sequence": None}
+    return [
+        *events,
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": stop, "usage": {"output_tokens": reply.output_tokens}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def _handler(stub: AnthropicStub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: keep test output clean
+            pass
+
+        def do_POST(self) -> None:  # http.server dispatches by this name
+            raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = json.loads(raw or b"{}")
+            scripted, request_id = stub._next(
+                ReceivedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            if isinstance(scripted, Hang):
+                stub._stopping.wait(scripted.seconds)
+                self.close_connection = True
+                return
+            if self.path.split("?")[0] != "/v1/messages":
+                scripted = HttpError(404, "not_found_error", f"no route {self.path}")
+            if isinstance(scripted, HttpError):
+                error = {"type": "error", "error": {"type": scripted.error_type, "message": scripted.message}}
+                self._send(scripted.status, "application/json", json.dumps(error).encode(), request_id)
+                return
+            if isinstance(scripted, Reply) and scripted.delay_s:
+                stub._stopping.wait(scripted.delay_s)
+            reply = scripted if isinstance(scripted, Reply) else Reply()
+            message = _message(body, reply, request_id)
+            if not body.get("stream"):
+                assert isinstance(scripted, Reply), "MidStreamError needs stream=true"
+                self._send(200, "application/json", json.dumps(message).encode(), request_id)
+                return
+            assert not isinstance(scripted, Hang)
+            sse = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in _events(message, scripted))
+            self._send(200, "text/event-stream", sse.encode(), request_id)
+
+        def _send(self, status: int, content_type: str, payload: bytes, request_id: str) -> None:
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(payload)))
+            self.send_header("request-id", request_id)
+            if status == 429 or status >= 500:
+                # retry-after alone is ignored when 0; the -ms variant makes the SDK retry at once.
+                self.send_header("retry-after", "0")
+                self.send_header("retry-after-ms", "1")
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
