@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     db_max_retries: int = Field(3, validation_alias="DB_MAX_RETRIES")
 
     claude_backend: str = Field("offline", validation_alias="CLAUDE_BACKEND")
-    claude_model: str = Field("claude-sonnet-4-5", validation_alias="CLAUDE_MODEL")
+    claude_model: str = Field("claude-sonnet-4-6", validation_alias="CLAUDE_MODEL")
     claude_max_tokens: int = Field(4096, validation_alias="CLAUDE_MAX_TOKENS")
     claude_timeout_s: float = Field(120.0, validation_alias="CLAUDE_TIMEOUT_S")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
     admin_principals: str = Field("", validation_alias="ADMIN_PRINCIPALS")
     orphan_retention_hours: float = Field(24.0, validation_alias="ORPHAN_RETENTION_HOURS")
+    requeue_after_s: int = Field(300, validation_alias="REQUEUE_AFTER_S")
     lease_seconds: int = Field(900, validation_alias="LEASE_SECONDS")
     max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -91,6 +92,32 @@ class SessionRepository:
                 except SessionHasTasks:
                     continue
         self._delete_empty(owner, session_id)
+
+    def orphans(self, cutoff: str) -> Iterator[Session]:
+        """Sessions without tasks, untouched since before `cutoff` (a paginated, filtered scan)."""
+        condition = (SessionModel.task_count == 0) & (SessionModel.updated_at < cutoff)
+        for item in SessionModel.scan(filter_condition=condition):
+            yield session_record(item)
+
+    def delete_if_orphaned(self, session_id: str, cutoff: str) -> bool:
+        """Delete the session only if it still has no tasks and is still older than `cutoff`.
+
+        One conditional transaction: a task created meanwhile wins the race and the session stays.
+        Returns whether it was deleted.
+        """
+        tx = self._store.transaction()
+        tx.delete(
+            "session",
+            SessionModel(session_id),
+            condition=SessionModel.session_id.exists()
+            & (SessionModel.task_count == 0)
+            & (SessionModel.updated_at < cutoff),
+        )
+        try:
+            tx.commit()
+        except Cancelled:
+            return False
+        return True
 
     def _delete_empty(self, owner: str, session_id: str) -> None:
         tx = self._store.transaction()

@@ -158,6 +158,15 @@ class TaskRepository:
         for item in TaskModel.by_session.query(session_id, filter_condition=TaskModel.owner == owner):
             yield task_record(item)
 
+    def stuck(self, queued_before: str, now: str) -> Iterator[Task]:
+        """Active tasks nobody is working on: `queued` and untouched since `queued_before`, or
+        `running` under an expired lease. Reads the sparse active index, shard by shard."""
+        for shard in range(self._store.settings.active_shards):
+            for item in TaskModel.by_active_shard.query(f"active#{shard}", TaskModel.updated_at < queued_before):
+                expired = item.lease_expires_at is None or item.lease_expires_at < now
+                if item.status == TaskStatus.QUEUED.value or (item.status == TaskStatus.RUNNING.value and expired):
+                    yield task_record(item)
+
     def update(self, owner: str, task_id: str, changes: dict[str, Any]) -> Task:
         """Change a task's title or metadata, guarded by its version (optimistic lock).
 

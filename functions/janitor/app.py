@@ -1,0 +1,32 @@
+"""Janitor Lambda: on its schedule, clean up orphaned sessions, re-queue stuck tasks, publish the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from claude_tasks.config import get_settings
+from claude_tasks.maintenance import Janitor
+from claude_tasks.queue import TaskQueue
+from claude_tasks.store import Store
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+settings = get_settings()
+janitor = Janitor(Store(settings), TaskQueue(settings))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Run every duty once; returns what was done."""
+    run = janitor.run(metrics)
+    return {
+        "orphans_deleted": run.orphans_deleted,
+        "tasks_requeued": run.tasks_requeued,
+        "violations": len(run.report.violations),
+    }

@@ -1,0 +1,88 @@
+"""The janitor: orphaned sessions past retention go, racing creations win, stuck tasks are re-queued."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from aws_lambda_powertools import Metrics
+
+from claude_tasks.clock import iso_in
+from claude_tasks.config import Settings
+from claude_tasks.maintenance import Janitor
+from claude_tasks.queue import TaskQueue
+from claude_tasks.store import Store
+from claude_tasks.store.models import SessionModel, TaskModel
+
+
+@pytest.fixture
+def janitor(store: Store, settings: Settings) -> Janitor:
+    return Janitor(store, TaskQueue(settings))
+
+
+def _age(model: type[SessionModel] | type[TaskModel], key: str, hours: float, **fields: object) -> None:
+    item = model.get(key)
+    actions = [model.updated_at.set(iso_in(-hours * 3600))]
+    actions += [getattr(model, name).set(value) for name, value in fields.items()]
+    item.update(actions=actions)
+
+
+def _queued_task_ids(settings: Settings) -> list[str]:
+    sqs = boto3.client("sqs", region_name=settings.region)
+    messages = sqs.receive_message(QueueUrl=settings.task_queue_url, MaxNumberOfMessages=10)
+    return sorted(json.loads(m["Body"])["task_id"] for m in messages.get("Messages", []))
+
+
+def test_orphaned_sessions_past_retention_are_deleted(janitor: Janitor, session_factory, task_factory) -> None:
+    # Given an old empty session, a fresh empty one, and an old one with a task
+    old, fresh, busy = session_factory(), session_factory(), session_factory()
+    task_factory(busy)
+    _age(SessionModel, old.session_id, hours=48)
+    _age(SessionModel, busy.session_id, hours=48)
+    # When the janitor runs
+    deleted = janitor.delete_orphans()
+    # Then only the old empty session is gone
+    assert deleted == 1
+    assert {s.session_id for s in SessionModel.scan()} == {fresh.session_id, busy.session_id}
+
+
+def test_a_task_created_after_the_scan_wins_the_race(store: Store, session_factory) -> None:
+    # Given an old empty session the janitor has already listed as orphaned
+    session = session_factory()
+    _age(SessionModel, session.session_id, hours=48)
+    cutoff = iso_in(-24 * 3600)
+    assert [s.session_id for s in store.sessions.orphans(cutoff)] == [session.session_id]
+    # When a task is created before the janitor's delete
+    store.tasks.create("alice", session.session_id, __import__("claude_tasks.domain").domain.NewTask(prompt="p"))
+    # Then the conditional delete refuses, and the session and its task stay
+    assert store.sessions.delete_if_orphaned(session.session_id, cutoff) is False
+    assert SessionModel.get(session.session_id).task_count == 1
+
+
+def test_stuck_tasks_are_requeued(janitor: Janitor, settings: Settings, task_factory) -> None:
+    # Given a long-queued task, a running task whose lease expired, one with a live lease, and a fresh one
+    queued, expired, live = task_factory(), task_factory(), task_factory()
+    task_factory()
+    _age(TaskModel, queued.task_id, hours=1)
+    _age(TaskModel, expired.task_id, hours=1, status="running", lease_expires_at=iso_in(-60))
+    _age(TaskModel, live.task_id, hours=1, status="running", lease_expires_at=iso_in(600))
+    # When the janitor runs
+    requeued = janitor.requeue_stuck()
+    # Then the queued and the expired ones are sent to the queue again, and nothing else
+    assert requeued == 2
+    assert _queued_task_ids(settings) == sorted([queued.task_id, expired.task_id])
+
+
+def test_the_report_is_published_as_metrics(janitor: Janitor, session_factory, capsys) -> None:
+    # Given one orphaned session
+    session_factory()
+    metrics = Metrics(namespace="ClaudeTaskServer", service="janitor")
+    # When the janitor runs and flushes its metrics
+    run = janitor.run(metrics)
+    metrics.flush_metrics()
+    # Then the figures are in the EMF log line
+    emf = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert emf["OrphanedSessions"] == [1.0] or emf["OrphanedSessions"] == 1.0
+    assert emf["InvariantViolations"] in (0, 0.0, [0.0])
+    assert run.report.violations == []
