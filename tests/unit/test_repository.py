@@ -99,3 +99,13 @@ def test_an_idempotency_key_opens_one_session(store: Store) -> None:
     # Then it is the same session
     assert first.session_id == second.session_id
     assert counts()["sessions"] == 1
+
+
+def test_what_create_and_update_return_is_what_is_stored(store: Store, task_factory) -> None:
+    # Given a task just created, and then updated, without reading back
+    created = task_factory()
+    assert created == store.tasks.get("alice", created.task_id)
+    updated = store.tasks.update("alice", created.task_id, {"title": "t"})
+    stored = store.tasks.get("alice", created.task_id)
+    # Then the returned records match the stored ones, version included
+    assert (updated.title, updated.version) == (stored.title, stored.version) == ("t", 2)

@@ -11,9 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.request
+from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 # One log line per request drowns everything else out; errors still show.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -22,10 +27,15 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 class EmbeddedAws:
     """moto server in a background thread. Use as a context manager, or `start()` / `stop()`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, middleware: Callable[[WSGIApplication], Any] | None = None
+    ) -> None:
+        """`middleware`, if given, wraps moto's WSGI app (the benchmarks count round trips with it)."""
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        app = DomainDispatcherApplication(create_backend_app)
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if middleware is not None:
+            app = middleware(app)
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=False)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 

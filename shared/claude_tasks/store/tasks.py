@@ -67,11 +67,8 @@ class TaskRepository:
             & (SessionModel.owner == owner)
             & (SessionModel.status == SessionStatus.ACTIVE.value),
         )
-        tx.put(
-            "task",
-            self._new_item(task_id, session_id, owner, new, stamp, idempotency_key, forked_from),
-            TaskModel.task_id.does_not_exist(),
-        )
+        item = self._new_item(task_id, session_id, owner, new, stamp, idempotency_key, forked_from)
+        tx.put("task", item, TaskModel.task_id.does_not_exist())
         try:
             tx.commit()
         except IdempotentReplay:
@@ -80,7 +77,7 @@ class TaskRepository:
             if "task" in cancelled.failed and idempotency_key is not None:
                 return self.get(owner, task_id)
             raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
-        return self.get(owner, task_id)
+        return task_record(item)  # as written, version included: no read back
 
     def _new_item(
         self,
@@ -183,7 +180,7 @@ class TaskRepository:
         if "metadata" in changes:
             write.actions.append(TaskModel.metadata.set(changes["metadata"] or {}))
         self.commit(write)
-        return self.get(owner, task_id)
+        return task.model_copy(update={**changes, "version": task.version + 1, "updated_at": now_iso()})
 
     def delete(self, owner: str, task_id: str, force: bool = False) -> None:
         """Delete a task: mark it `deleting` (conditional), delete its interactions, then one

@@ -1,0 +1,42 @@
+"""`make bench`: the service's figures, each section as ratios against a baseline measured in the same run.
+
+Benchmarks report numbers; tests assert behaviour. Run: `.venv/bin/python -m tests.bench`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+
+SECTIONS = {
+    "DynamoDB round trips and capacity per repository operation": "tests.bench.dynamodb_ops",
+    "Handler import time (cold start)": "tests.bench.imports",
+    "Worker batch wall time (Claude stub: 1 s per call)": "tests.bench.worker_batch",
+}
+
+
+def main() -> int:
+    for title, module_name in SECTIONS.items():
+        print(f"\n== {title}")
+        started = time.perf_counter()
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as missing:
+            print(f"   (not available: {missing})")
+            continue
+        for line in module.run():
+            print(f"   {line}")
+        print(f"   [{time.perf_counter() - started:.1f} s]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

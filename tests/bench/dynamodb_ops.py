@@ -1,0 +1,102 @@
+"""Round trips and modelled capacity of each repository operation, against moto server over HTTP.
+
+moto's own ConsumedCapacity figures are constants, so capacity is modelled
+from the requests with DynamoDB's pricing rules: a write unit per 1 KB written
+(twice that inside a transaction), a read unit per 4 KB read consistently.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from claude_tasks.domain import NewInteraction, NewTask, Role
+from claude_tasks.local.aws import EmbeddedAws
+from claude_tasks.local.resources import provision
+from claude_tasks.store import Store
+
+
+class Recorder:
+    """WSGI middleware that records each DynamoDB request (operation, body) moto serves."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, app: Any) -> Any:
+        def recorded(environ: dict[str, Any], start_response: Any) -> Any:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith("DynamoDB_"):
+                body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                environ["wsgi.input"] = io.BytesIO(body)
+                self.calls.append((target.split(".")[-1], json.loads(body or b"{}")))
+            return app(environ, start_response)
+
+        return recorded
+
+    @contextmanager
+    def window(self) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        start = len(self.calls)
+        seen: list[tuple[str, dict[str, Any]]] = []
+        yield seen
+        seen.extend(self.calls[start:])
+
+
+def _kb(item: dict[str, Any], unit: int) -> int:
+    return max(1, math.ceil(len(json.dumps(item)) / unit))
+
+
+def capacity(operation: str, body: dict[str, Any]) -> tuple[float, float]:
+    """(read units, write units) DynamoDB would charge for one request, modelled from its body."""
+    if operation in ("GetItem", "Query", "Scan"):
+        return (1.0 if body.get("ConsistentRead") else 0.5), 0.0
+    if operation == "PutItem":
+        return 0.0, float(_kb(body["Item"], 1024))
+    if operation in ("UpdateItem", "DeleteItem"):
+        return 0.0, 1.0
+    if operation == "BatchWriteItem":
+        return 0.0, float(sum(len(requests) for requests in body["RequestItems"].values()))
+    if operation == "TransactWriteItems":
+        units = sum(_kb(action["Put"]["Item"], 1024) if "Put" in action else 1 for action in body["TransactItems"])
+        return 0.0, 2.0 * units
+    return 0.0, 0.0
+
+
+def _operations(store: Store) -> list[tuple[str, Callable[[], object]]]:
+    session = store.sessions.create("bench", "/work/bench")
+    task = store.tasks.create("bench", session.session_id, NewTask(prompt="p"))
+    turn = NewInteraction(role=Role.USER, content="x" * 200)
+    spare = store.tasks.create("bench", session.session_id, NewTask(prompt="p"))
+    empty = store.sessions.create("bench", "/work/empty")
+    return [
+        ("get task (baseline)", lambda: store.tasks.load(task.task_id)),
+        ("create session", lambda: store.sessions.create("bench", "/work/b")),
+        ("create task", lambda: store.tasks.create("bench", session.session_id, NewTask(prompt="p"))),
+        ("append interaction", lambda: store.interactions.append(task, session.session_id, turn)),
+        ("claim claude session id", lambda: store.claims.claim(spare, "bench-claude-id")),
+        ("update task (read, then write)", lambda: store.tasks.update("bench", task.task_id, {"title": "t"})),
+        ("delete task with 1 turn", lambda: store.tasks.delete("bench", task.task_id)),
+        ("delete empty session", lambda: store.sessions.delete("bench", empty.session_id)),
+    ]
+
+
+def run() -> list[str]:
+    """Printable lines: per operation, round trips, transactions and modelled capacity, as ratios to a read."""
+    recorder = Recorder()
+    with EmbeddedAws(middleware=recorder) as aws:
+        store = Store(provision(aws.endpoint_url, prefix="bench"))
+        rows = []
+        for name, operation in _operations(store):
+            with recorder.window() as calls:
+                operation()
+            reads = sum(capacity(op, body)[0] for op, body in calls)
+            writes = sum(capacity(op, body)[1] for op, body in calls)
+            rows.append((name, len(calls), sum(op == "TransactWriteItems" for op, _ in calls), reads, writes))
+    base = rows[0][1]
+    lines = [f"{'operation':40} {'round trips':>11} {'ratio':>6} {'TransactWrite':>13} {'RCU':>5} {'WCU':>5}"]
+    for name, trips, transactions, reads, writes in rows:
+        lines.append(f"{name:40} {trips:>11} {trips / base:>6.1f} {transactions:>13} {reads:>5.1f} {writes:>5.1f}")
+    return lines
