@@ -1,0 +1,86 @@
+# Claude Task Server: make dev · make test · make lint · make build · make bench
+# Works on a fresh machine with python3 and make; everything else is installed here.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENV_STAMP := $(VENV)/.stamp
+
+# SAM CLI lives in its own venv: it pins an older boto3 than the project uses.
+# Its Python must be 3.13, because `sam build` for the python3.13 runtime looks for
+# `python3.13` on PATH, and the venv's own bin (first on PATH below) provides it.
+PY313 := $(or $(if $(shell pyenv prefix 3.13.0 2>/dev/null),$(shell pyenv prefix 3.13.0)/bin/python3.13),$(shell command -v python3.13 2>/dev/null),$(PYTHON))
+SAM_VENV := .tools/sam
+SAM_STAMP := $(SAM_VENV)/.stamp
+SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(SAM_VENV)/bin/sam
+
+.PHONY: help venv tools dev test lint lint-ruff lint-format lint-mypy lint-template build bench clean distclean
+
+help:
+	@echo "make dev      run the whole service locally (http://127.0.0.1:3000)"
+	@echo "make test     lint the template, then run unit, integration and e2e tests"
+	@echo "make lint     ruff, mypy, cfn-lint and sam validate --lint"
+	@echo "make build    sam build (no Docker) into .aws-sam/build"
+	@echo "make bench    cold-start and throughput benchmarks"
+	@echo "make clean    remove build output and caches (distclean: also the venvs)"
+
+$(VENV_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV_STAMP)
+
+$(SAM_STAMP):
+	$(PY313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli>=1.140,<2"
+	touch $@
+
+tools: $(SAM_STAMP)
+
+dev: $(VENV_STAMP)
+	$(BIN)/python -m claude_tasks.local
+
+test: $(VENV_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/pytest
+
+# Independent checks: `make -k lint` runs every one of them and then fails if any did.
+lint: lint-ruff lint-format lint-mypy lint-template
+
+lint-ruff: $(VENV_STAMP)
+	$(BIN)/ruff check .
+
+lint-format: $(VENV_STAMP)
+	$(BIN)/ruff format --check .
+
+# Each function directory is its own root in Lambda (/var/task), and each has an
+# `app` module: check them one at a time so the three `app`s never clash.
+lint-mypy: $(VENV_STAMP)
+	$(BIN)/mypy shared/claude_tasks
+	rc=0; for fn in functions/*/; do MYPYPATH="$$fn" $(BIN)/mypy "$$fn" || rc=1; done; exit $$rc
+
+lint-template: $(VENV_STAMP) $(SAM_STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint
+
+build: $(SAM_STAMP)
+	$(SAM) build
+
+bench: $(VENV_STAMP)
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	find . -path ./.venv -prune -o -path ./.tools -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .tools

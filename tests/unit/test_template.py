@@ -1,0 +1,239 @@
+"""template.yaml keeps the promises the design makes about queues, permissions and data at rest.
+
+These read the template as written (cfn-lint's decoder turns !Ref, !Sub and
+!GetAtt into their long forms); `make lint` adds cfn-lint and `sam validate --lint`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+from claude_tasks.config import Settings
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable")
+FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
+# SAM policy templates that expand to statements scoped to the resource they are given.
+SCOPED_POLICY_TEMPLATES = {
+    "DynamoDBCrudPolicy",
+    "DynamoDBReadPolicy",
+    "SQSSendMessagePolicy",
+    "SQSPollerPolicy",
+    "S3ReadPolicy",
+    "S3CrudPolicy",
+    "AWSSecretsManagerGetSecretValuePolicy",
+}
+API_ROUTES = {
+    ("POST", "/sessions"),
+    ("GET", "/sessions"),
+    ("GET", "/sessions/{session_id}"),
+    ("DELETE", "/sessions/{session_id}"),
+    ("POST", "/sessions/{session_id}/tasks"),
+    ("GET", "/sessions/{session_id}/tasks"),
+    ("GET", "/tasks/{task_id}"),
+    ("PATCH", "/tasks/{task_id}"),
+    ("DELETE", "/tasks/{task_id}"),
+    ("POST", "/tasks/{task_id}/messages"),
+    ("POST", "/tasks/{task_id}/cancel"),
+    ("POST", "/tasks/{task_id}/retry"),
+    ("POST", "/tasks/{task_id}/fork"),
+    ("GET", "/tasks/{task_id}/interactions"),
+    ("GET", "/admin/consistency"),
+    ("GET", "/openapi.json"),
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    decoded, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert decoded is not None
+    return dict(decoded)
+
+
+def _resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return dict(template["Resources"][logical_id]["Properties"])
+
+
+def _function_setting(template: dict[str, Any], logical_id: str, key: str) -> Any:
+    """A function's own value for `key`, else the one from Globals.Function."""
+    own = _resource(template, logical_id)
+    return own[key] if key in own else template["Globals"]["Function"][key]
+
+
+def _statements(node: Any) -> Iterator[dict[str, Any]]:
+    """Every IAM statement anywhere in `node`, including those inside Fn::If branches."""
+    if isinstance(node, dict):
+        statements = node.get("Statement")
+        if isinstance(statements, list):
+            yield from (s for s in statements if isinstance(s, dict))
+        for value in node.values():
+            yield from _statements(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _statements(value)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_queue_visibility_is_at_least_six_worker_timeouts(template: dict[str, Any]) -> None:
+    # Given the worker's timeout and its batching window
+    timeout = int(_function_setting(template, "WorkerFunction", "Timeout"))
+    window = int(
+        _resource(template, "WorkerFunction")["Events"]["TaskQueueMessages"]["Properties"].get(
+            "MaximumBatchingWindowInSeconds", 0
+        )
+    )
+
+    # When the task queue's visibility timeout is read
+    visibility = int(_resource(template, "TaskQueue")["VisibilityTimeout"])
+
+    # Then a message stays hidden for six runs of the worker, as Lambda's SQS guidance asks
+    assert visibility >= 6 * timeout + window
+
+
+def test_timeouts_nest_inside_each_other(template: dict[str, Any]) -> None:
+    # Given the environment every function reads
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    worker_timeout = int(_function_setting(template, "WorkerFunction", "Timeout"))
+
+    # Then the Claude call ends before the worker does, the lease outlives a worker run,
+    # and the API answers inside the HTTP API's 30 s integration timeout
+    assert float(env["CLAUDE_TIMEOUT_S"]) < worker_timeout
+    assert int(env["LEASE_SECONDS"]) > worker_timeout
+    assert int(_function_setting(template, "ApiFunction", "Timeout")) < 30
+
+
+def test_redrive_sends_to_the_dlq_after_five_receives(template: dict[str, Any]) -> None:
+    # When the task queue's redrive policy is read
+    redrive = _resource(template, "TaskQueue")["RedrivePolicy"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    # Then the fifth failed receive lands the message in TaskDLQ, and the code knows the number
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TaskDLQ", "Arn"]}
+    assert int(env["MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])
+
+
+def test_dlq_keeps_messages_longer_than_the_queue(template: dict[str, Any]) -> None:
+    queue_retention = int(_resource(template, "TaskQueue").get("MessageRetentionPeriod", 345600))
+    dlq_retention = int(_resource(template, "TaskDLQ")["MessageRetentionPeriod"])
+
+    assert dlq_retention == 14 * 24 * 3600
+    assert dlq_retention > queue_retention
+
+
+def test_worker_reports_batch_item_failures(template: dict[str, Any]) -> None:
+    # When the worker's SQS event source is read
+    event = _resource(template, "WorkerFunction")["Events"]["TaskQueueMessages"]
+
+    # Then it consumes TaskQueue and returns only the failed records to the queue
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["TaskQueue", "Arn"]}
+    assert "ReportBatchItemFailures" in event["Properties"]["FunctionResponseTypes"]
+
+
+def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> None:
+    # Given every statement written in the template (inline policies, bucket policy, Fn::If branches)
+    statements = list(_statements(template["Resources"]))
+    assert statements
+
+    # Then none of them names "*" as its resource
+    wildcards = [s for s in statements if "*" in _as_list(s.get("Resource"))]
+    assert wildcards == []
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_functions_use_only_scoped_policy_templates(template: dict[str, Any], logical_id: str) -> None:
+    # When a function's policies are read
+    policies = _as_list(_resource(template, logical_id).get("Policies", []))
+
+    # Then each is a policy template known to be scoped, or inline statements (checked above);
+    # no managed policy by name, which could grant anything
+    for policy in policies:
+        assert isinstance(policy, dict), f"{logical_id}: managed policy {policy!r}"
+        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
+        for branch in branches:
+            if branch == {"Ref": "AWS::NoValue"} or "Statement" in branch:
+                continue
+            (name,) = branch
+            assert name in SCOPED_POLICY_TEMPLATES, f"{logical_id}: {name}"
+
+
+@pytest.mark.parametrize("logical_id", TABLES)
+def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, Any], logical_id: str) -> None:
+    # When a table's definition is read
+    resource = template["Resources"][logical_id]
+    table = _resource(template, logical_id)
+
+    # Then it bills per request, keeps point-in-time recovery, encrypts at rest,
+    # survives a stack deletion or replacement, and lets CloudFormation name it
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    assert "TableName" not in table
+
+
+def test_bucket_blocks_public_access(template: dict[str, Any]) -> None:
+    # When the content bucket's definition is read
+    bucket = _resource(template, "ContentBucket")
+
+    # Then every public-access switch is on, ACLs are off, and objects are encrypted
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+
+
+def test_bucket_policy_denies_requests_without_tls(template: dict[str, Any]) -> None:
+    # Given the content bucket's policy
+    policy = _resource(template, "ContentBucketPolicy")
+    assert policy["Bucket"] == {"Ref": "ContentBucket"}
+
+    # When its statements are read
+    denies = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+
+    # Then one denies every S3 action over plain HTTP, on the bucket and on its objects
+    assert len(denies) == 1
+    assert denies[0]["Action"] in ("s3:*", ["s3:*"])
+    assert {"Fn::GetAtt": ["ContentBucket", "Arn"]} in denies[0]["Resource"]
+    assert {"Fn::Sub": "${ContentBucket.Arn}/*"} in denies[0]["Resource"]
+
+
+def test_every_route_of_the_design_reaches_the_api_function(template: dict[str, Any]) -> None:
+    # When the API function's HTTP events are read
+    events = _resource(template, "ApiFunction")["Events"].values()
+    routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"}
+
+    # Then each route the design lists is there, and only /openapi.json skips the authorizer
+    assert routes == API_ROUTES
+    public = {e["Properties"]["Path"] for e in events if e["Properties"].get("Auth", {}).get("Authorizer") == "NONE"}
+    assert public == {"/openapi.json"}
+
+
+def test_template_sets_only_variables_the_settings_read(template: dict[str, Any]) -> None:
+    # Given the names the typed configuration reads
+    read = {field.validation_alias for field in Settings.model_fields.values()}
+
+    # When the variables the template gives every function are read
+    given = set(template["Globals"]["Function"]["Environment"]["Variables"])
+
+    # Then each is one of them (a misspelt name would silently fall back to a local default)
+    assert {name for name in given if not name.startswith("POWERTOOLS_")} <= read
