@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
     active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
+
+    @field_validator("aws_endpoint_url", "anthropic_base_url", "project_root", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation cannot omit a variable conditionally; an empty parameter means "not set".
+        return None if value == "" else value
 
     @property
     def admins(self) -> frozenset[str]:
