@@ -46,8 +46,10 @@ $(SAM_STAMP):
 
 tools: $(SAM_STAMP)
 
+# Flags for the local stack, e.g. `make dev DEV_ARGS="--api-port 3001"` (see docs/local-stack.md).
+DEV_ARGS ?=
 dev: $(VENV_STAMP)
-	$(BIN)/python -m claude_tasks.local
+	$(BIN)/python -m claude_tasks.local $(DEV_ARGS)
 
 test: $(VENV_STAMP)
 	$(BIN)/cfn-lint template.yaml

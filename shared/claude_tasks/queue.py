@@ -8,11 +8,12 @@ queue by pipelines). Both are validated with these models at the worker.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from claude_tasks.aws import make_client
 from claude_tasks.config import Settings
 from claude_tasks.domain import TaskLimits
 
@@ -59,12 +60,8 @@ class TaskQueue:
 
     @cached_property
     def _sqs(self) -> SQSClient:
-        import boto3  # deferred: only the paths that enqueue pay for the client
-
-        client: Any = boto3.client(
-            "sqs", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
-        )
-        return client  # type: ignore[no-any-return]
+        client: SQSClient = make_client("sqs", self._settings)
+        return client
 
     def send(self, message: TaskRun | TaskCreate) -> None:
         """Send one message. Raises botocore's errors; see `send_run` for the forgiving form."""

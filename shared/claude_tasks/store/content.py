@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from claude_tasks.aws import make_client
 from claude_tasks.config import Settings
 
 if TYPE_CHECKING:
@@ -19,12 +20,8 @@ class ContentStore:
 
     @cached_property
     def _s3(self) -> S3Client:
-        import boto3  # deferred: most reads never touch S3, and boto3 costs import time
-
-        client: Any = boto3.client(
-            "s3", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
-        )
-        return client  # type: ignore[no-any-return]
+        client: S3Client = make_client("s3", self._settings)
+        return client
 
     def is_large(self, content: str) -> bool:
         """Whether `content` must go to S3 to keep its item well under DynamoDB's 400 KB limit."""

@@ -180,7 +180,11 @@ class TaskRepository:
         if "metadata" in changes:
             write.actions.append(TaskModel.metadata.set(changes["metadata"] or {}))
         self.commit(write)
-        return task.model_copy(update={**changes, "version": task.version + 1, "updated_at": now_iso()})
+        # Validated (not model_copy): the record returned is exactly what a read would give.
+        fields = {**dict(task), **changes, "version": task.version + 1, "updated_at": now_iso()}
+        if "metadata" in changes:
+            fields["metadata"] = changes["metadata"] or {}
+        return Task.model_validate(fields)
 
     def delete(self, owner: str, task_id: str, force: bool = False) -> None:
         """Delete a task: mark it `deleting` (conditional), delete its interactions, then one
