@@ -16,6 +16,7 @@ from claude_tasks.store.sessions import SessionRepository
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.tasks import TaskRepository
 from claude_tasks.store.transaction import Cancelled, Transaction
+from claude_tasks.store.transitions import TransitionRepository
 
 __all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
 
@@ -31,6 +32,7 @@ class Store:
         self.tasks = TaskRepository(self)
         self.interactions = InteractionRepository(self)
         self.claims = ClaimRepository(self)
+        self.transitions = TransitionRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""

@@ -1,0 +1,53 @@
+"""The HTTP API's Lambda entry point: one APIGatewayHttpResolver, built at import, routes wired in.
+
+Everything but `GET /openapi.json` needs a principal in the authorizer context;
+a request without one is answered 401 before its input is even validated, and
+a body that is not JSON 415 (see `routes.params.refusal`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import openapi
+import problems
+from routes import admin, sessions, tasks
+from routes.params import refusal
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# Most requests publish no business metric; Powertools would warn on each of them.
+warnings.filterwarnings("ignore", "No application metrics to publish")
+
+app = APIGatewayHttpResolver(enable_validation=True)
+problems.register(app)
+for module in (sessions, tasks, admin):
+    app.include_router(module.router)
+
+
+@app.get(
+    "/openapi.json",
+    operation_id="getOpenApi",
+    summary="This document (no authentication)",
+    responses=problems.documented(200, "The OpenAPI 3.1 document.", public=True),
+    openapi_extensions={"security": []},
+)
+def openapi_document() -> dict[str, Any]:
+    return openapi.document(app)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refused = refusal(event)
+    if refused is not None:
+        return problems.as_lambda_response(refused)
+    return app.resolve(event, context)

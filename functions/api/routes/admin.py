@@ -1,0 +1,23 @@
+"""Administration: the consistency report, for the principals configured as admins."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from claude_tasks.schemas import ConsistencyReport
+
+from problems import documented
+from routes.params import Owner, Service
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+
+
+@router.get(
+    "/admin/consistency",
+    operation_id="getConsistencyReport",
+    summary="The consistency report: the stored data's figures and every invariant violation",
+    tags=["admin"],
+    responses=documented(200, "The report.", 403),
+)
+def consistency(owner: Owner, service: Service) -> ConsistencyReport:
+    return service.consistency(owner)

@@ -1,0 +1,217 @@
+"""The task transitions a caller asks for — follow-up, cancel, retry, fork — as docs/task-lifecycle.md states them.
+
+Each transition is one conditional write through `TaskWrite` (the task exists,
+keeps its session, is not being deleted and is the owner's) plus the status
+condition that document's table gives; a failed condition becomes the domain
+error `TaskWrite.explain` names. A fork is the exception that cannot be
+one write: its copied interactions go in transactions of at most 100 actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.expressions.condition import size
+from pynamodb.expressions.update import Action
+
+from claude_tasks.clock import now_iso
+from claude_tasks.domain import ACTIVE_STATUSES, NewInteraction, NewTask, SessionStatus, Task, TaskStatus
+from claude_tasks.errors import ConcurrentUpdate, DomainError, PromptTooLarge, TaskStateConflict
+from claude_tasks.store.ids import id_for, request_token
+from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.records import interaction_record, task_record
+from claude_tasks.store.task_write import TaskWrite
+from claude_tasks.store.tasks import _session_error, active_shard
+from claude_tasks.store.transaction import Cancelled, IdempotentReplay
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+RETRYABLE_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.EXHAUSTED, TaskStatus.CANCELLED})
+# The task item holds every pending prompt: keep them well under DynamoDB's 400 KB item limit.
+PENDING_PROMPTS_BYTES = 250_000
+_ATTEMPTS = 3  # reads-then-writes before a follow-up gives up on a task whose status keeps moving
+_COPY_ITEMS = 99  # + the fork's own update = TransactWriteItems' limit of 100 actions
+_COPY_BYTES = 3_000_000  # and under its 4 MB limit on the request's size
+
+
+class TooLarge(PromptTooLarge):
+    """Text that would not fit in the item that must hold it (413)."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        DomainError.__init__(self, f"{what} would be {size} bytes in UTF-8; the limit is {limit}")
+
+
+class TransitionRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def follow_up(self, owner: str, task_id: str, prompt: str) -> tuple[Task, bool]:
+        """Append `prompt` to the task's pending prompts; returns the task and whether it must be enqueued.
+
+        On a `queued`/`running` task the write requires that status still and
+        changes nothing else (the run in flight takes the prompt). On a finished
+        task it requires the status read and queues the task again. If the status
+        moved in between, the task is read again (a few times, then `ConcurrentUpdate`).
+        Raises `TaskNotFound`, or `TooLarge` when the pending prompts would outgrow the item.
+        """
+        for _ in range(_ATTEMPTS):
+            task = self._store.tasks.get(owner, task_id)
+            pending = sum(len(text.encode()) for text in [*task.pending_prompts, prompt])
+            if pending > PENDING_PROMPTS_BYTES:
+                raise TooLarge("the task's pending prompts", pending, PENDING_PROMPTS_BYTES)
+            requeue = task.status not in ACTIVE_STATUSES
+            write = TaskWrite(task_id, task.session_id, owner=owner)
+            write.allowed_statuses = frozenset({task.status}) if requeue else ACTIVE_STATUSES
+            write.actions.append(TaskModel.pending_prompts.set((TaskModel.pending_prompts | []).append([prompt])))
+            if requeue:
+                write.actions += self._requeue(task_id)
+            try:
+                self._store.tasks.commit(write)
+            except TaskStateConflict:
+                continue  # the status moved between our read and our write: decide again
+            return self._store.tasks.get(owner, task_id), requeue
+        raise ConcurrentUpdate(f"task {task_id} kept changing state; try again")
+
+    def cancel(self, owner: str, task_id: str) -> Task:
+        """`queued`/`running` → `cancelled`, lease and active shard removed; pending prompts stay.
+
+        Raises `TaskNotFound`, or `TaskStateConflict` for a task in any other state.
+        """
+        task = self._store.tasks.get(owner, task_id)
+        write = TaskWrite(task_id, task.session_id, owner=owner, allowed_statuses=ACTIVE_STATUSES)
+        write.actions += [
+            TaskModel.status.set(TaskStatus.CANCELLED.value),
+            TaskModel.lease_id.remove(),
+            TaskModel.lease_expires_at.remove(),
+            TaskModel.active_shard.remove(),
+        ]
+        self._store.tasks.commit(write)
+        return self._store.tasks.get(owner, task_id)
+
+    def retry(self, owner: str, task_id: str) -> Task:
+        """`failed`/`exhausted`/`cancelled` with prompts pending → `queued`, run counters reset, error removed.
+
+        Raises `TaskNotFound`, or `TaskStateConflict` for another state or nothing pending.
+        """
+        task = self._store.tasks.get(owner, task_id)
+        if not task.pending_prompts:
+            raise TaskStateConflict(f"task {task_id} has no pending prompt to run again")
+        write = TaskWrite(task_id, task.session_id, owner=owner, allowed_statuses=RETRYABLE_STATUSES)
+        write.extra.append(size(TaskModel.pending_prompts) > 0)  # type: ignore[no-untyped-call]  # untyped helper
+        write.actions += self._requeue(task_id)
+        self._store.tasks.commit(write)
+        return self._store.tasks.get(owner, task_id)
+
+    def _requeue(self, task_id: str) -> list[Action]:
+        # Every transition into `queued` starts a run: a fresh allowance and a place in the active index.
+        return [
+            TaskModel.status.set(TaskStatus.QUEUED.value),
+            TaskModel.active_shard.set(active_shard(task_id, self._store.settings.active_shards)),
+            TaskModel.attempts.set(0),
+            TaskModel.run_turns.set(0),
+            TaskModel.run_tokens.set(0),
+            TaskModel.run_cost_usd.set(0),
+            TaskModel.error.remove(),
+        ]
+
+    def fork(
+        self, owner: str, task_id: str, prompt: str | None, session_id: str | None, idempotency_key: str | None
+    ) -> tuple[Task, bool]:
+        """A new task in `session_id` (default: the source's) whose conversation is a copy of the source's.
+
+        The fork is created `succeeded` with nothing pending (so nothing runs it
+        half-copied) in one transaction with its session's counter; its
+        interactions are copied in transactions of at most 100 actions; then,
+        given a `prompt`, it becomes `queued` with that prompt pending. Returns the
+        fork and whether it must be enqueued. The same owner and idempotency key
+        return the fork made the first time, unchanged.
+        Raises `TaskNotFound`, `SessionNotFound` or `SessionNotActive`.
+        """
+        source = self._store.tasks.get(owner, task_id)
+        fork, created = self._create_fork(owner, source, session_id or source.session_id, prompt, idempotency_key)
+        if not created:
+            return fork, False
+        count = self._copy_turns(source, fork)
+        if prompt is None:
+            return self._store.tasks.get(owner, fork.task_id), False
+        write = TaskWrite(
+            fork.task_id, fork.session_id, owner=owner, allowed_statuses=frozenset({TaskStatus.SUCCEEDED})
+        )
+        write.expected_count = count
+        pending: Any = [prompt]  # PynamoDB's stubs type a list's items as attributes; at runtime they are values
+        write.actions += [TaskModel.pending_prompts.set(pending), *self._requeue(fork.task_id)]
+        self._store.tasks.commit(write)
+        return self._store.tasks.get(owner, fork.task_id), True
+
+    def _create_fork(
+        self, owner: str, source: Task, session_id: str, prompt: str | None, idempotency_key: str | None
+    ) -> tuple[Task, bool]:
+        task_id = id_for(owner, "fork", idempotency_key)
+        new = NewTask(prompt=prompt or source.prompt, **source.model_dump(include=_INHERITED), limits=source.limits)
+        stamp = now_iso()
+        item = self._store.tasks._new_item(task_id, session_id, owner, new, stamp, idempotency_key, source.task_id)
+        item.status, item.pending_prompts, item.active_shard = TaskStatus.SUCCEEDED.value, [], None
+        tx = self._store.transaction(request_token(owner, "fork", idempotency_key))
+        tx.update(
+            "session",
+            SessionModel(session_id),
+            [SessionModel.task_count.add(1), SessionModel.updated_at.set(stamp)],
+            SessionModel.session_id.exists()
+            & (SessionModel.owner == owner)
+            & (SessionModel.status == SessionStatus.ACTIVE.value),
+        )
+        tx.put("task", item, TaskModel.task_id.does_not_exist())
+        try:
+            tx.commit()
+        except IdempotentReplay:
+            return self._store.tasks.get(owner, task_id), False
+        except Cancelled as cancelled:
+            if "task" in cancelled.failed and idempotency_key is not None:
+                return self._store.tasks.get(owner, task_id), False
+            raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
+        return task_record(item), True
+
+    def _copy_turns(self, source: Task, fork: Task) -> int:
+        """Append the source's interactions to the fresh fork, chunk by chunk; returns how many were copied."""
+        copied = 0
+        for chunk in _chunks(InteractionModel.query(source.task_id, consistent_read=True)):
+            tx = self._store.transaction()
+            write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner)
+            write.allowed_statuses = frozenset({TaskStatus.SUCCEEDED})
+            self._store.interactions.stage(tx, write, fork, chunk, copied)
+            write.stage(tx)
+            try:
+                tx.commit()
+            except Cancelled as cancelled:
+                raise write.explain(cancelled.item("task")) from cancelled
+            copied += len(chunk)
+        return copied
+
+
+_INHERITED = {"title", "backend", "model", "system", "max_tokens", "metadata"}
+
+
+def _chunks(items: Iterator[InteractionModel]) -> Iterator[list[NewInteraction]]:
+    """The interactions as `NewInteraction`s, in groups that fit one transaction (count and bytes)."""
+    chunk: list[NewInteraction] = []
+    used = 0
+    for item in items:
+        turn = interaction_record(item)
+        # Long content stays in S3: the copy shares the pointer, not the bytes.
+        weight = len(turn.content.encode()) + 1024
+        if chunk and (len(chunk) == _COPY_ITEMS or used + weight > _COPY_BYTES):
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(
+            NewInteraction(
+                **turn.model_dump(
+                    include={"role", "content", "usage", "cost_usd", "duration_ms", "stop_reason", "model"}
+                ),
+                content_ref=turn.content_ref,
+            )
+        )
+        used += weight
+    if chunk:
+        yield chunk
