@@ -12,6 +12,7 @@ from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
 from claude_tasks.store.interactions import InteractionRepository
 from claude_tasks.store.models import bind
+from claude_tasks.store.runs import RunRepository
 from claude_tasks.store.sessions import SessionRepository
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.tasks import TaskRepository
@@ -33,6 +34,7 @@ class Store:
         self.interactions = InteractionRepository(self)
         self.claims = ClaimRepository(self)
         self.transitions = TransitionRepository(self)
+        self.runs = RunRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""

@@ -1,0 +1,103 @@
+"""Worker Lambda: an SQS batch of task messages in, each run by the TaskExecutor, failed records reported out.
+
+Records of a batch run concurrently; each either ends acknowledged or is listed in
+`batchItemFailures` (SQS redelivers it, and after `maxReceiveCount` moves it to the DLQ).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from claude_tasks.config import get_settings
+from claude_tasks.delivery import Delivery, RecordFailed
+from claude_tasks.executor import TaskExecutor
+from claude_tasks.store import Store
+
+# The event source mapping's BatchSize: every record of a full batch gets a thread.
+MAX_CONCURRENT_RECORDS = 10
+
+logger = Logger()
+metrics = Metrics()
+settings = get_settings()
+# No network here: clients are made on first use, and a Claude backend (and its SDK) on the first task that needs it.
+executor = TaskExecutor(Store(settings), settings)
+_metrics_lock = threading.Lock()
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """Powertools' BatchProcessor, its records run at the same time in a bounded thread pool.
+
+    Powertools 3.37 offers `BatchProcessor` (one record after another) and
+    `AsyncBatchProcessor` (overlaps awaitables only). Our record work — the Claude SDK,
+    PynamoDB, boto3 — is blocking, so the async processor would still run it serially.
+    Records are independent (one lease per task), so threads overlap ten slow Claude calls;
+    success and failure bookkeeping stay Powertools' own `_process_record`.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        # Not raising on an all-failed batch: the response lists every record, which SQS treats the same.
+        super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
+        self._max_workers = max_workers
+
+    def process(self) -> list[tuple[Any, ...]]:
+        if len(self.records) <= 1:
+            return super().process()
+        workers = min(self._max_workers, len(self.records))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
+            return list(pool.map(self._process_record, self.records))
+
+
+processor = ConcurrentBatchProcessor(MAX_CONCURRENT_RECORDS)
+
+
+def _count(name: str) -> None:
+    with _metrics_lock:  # records finish on several threads; the metric set is a plain dict
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
+    """Run one record. Returns the outcome (acknowledged); raises to have the record redelivered."""
+    logger.thread_safe_append_keys(message_id=record.message_id)
+    try:
+        outcome = executor.handle(record.body, _delivery(record, lambda_context))
+        logger.info("record done", extra={"outcome": outcome.value})
+        _count(f"Task{outcome.value.title().replace('_', '')}")
+        return outcome.value
+    except RecordFailed as failed:
+        logger.warning("record not acknowledged", extra={"reason": failed.reason, "kind": type(failed).__name__})
+        _count(f"Record{type(failed).__name__}")
+        raise
+    except Exception:
+        logger.exception("record failed unexpectedly; SQS will redeliver it")
+        _count("RecordError")
+        raise
+    finally:
+        logger.thread_safe_clear_keys()  # pool threads are reused by the next record
+
+
+def _delivery(record: SQSRecord, context: LambdaContext | None) -> Delivery:
+    delivery = Delivery(
+        message_id=record.message_id,
+        receive_count=int(record.attributes.approximate_receive_count),
+        correlate=lambda task_id: logger.thread_safe_append_keys(task_id=task_id),
+    )
+    if context is None:
+        return delivery
+    return replace(delivery, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Process the batch; the response names the records SQS must deliver again."""
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

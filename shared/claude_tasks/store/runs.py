@@ -1,0 +1,218 @@
+"""The worker's writes on a task: take its lease, record its turns, give it back, end it.
+
+Each is one conditional transaction through `TaskWrite` (docs/task-lifecycle.md).
+Every write after the lease requires `status = running` and this run's
+`lease_id`, so a task that was cancelled, deleted or taken over meanwhile is
+never overwritten: the write fails with `TaskStateConflict` or `TaskNotFound`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pynamodb.expressions.condition import size
+from pynamodb.expressions.update import Action
+
+from claude_tasks.clock import iso_in, now_iso
+from claude_tasks.domain import NewInteraction, Role, Task, TaskStatus
+from claude_tasks.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.store.ids import new_id
+from claude_tasks.store.models import TaskModel
+from claude_tasks.store.task_write import ItemView, TaskWrite
+from claude_tasks.store.tasks import active_shard
+from claude_tasks.store.transaction import Cancelled, Transaction
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+_RUNNING = frozenset({TaskStatus.RUNNING})
+# `size(pending_prompts)` in a condition; PynamoDB's `size` helper carries no annotations.
+_PENDING_COUNT = size(TaskModel.pending_prompts)  # type: ignore[no-untyped-call]
+
+
+class LeaseRefused(TaskStateConflict):
+    """The task cannot be leased: it is finished, running under a live lease, or has nothing pending."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One run's hold on a task: its id is unique to the run, so a redelivery never shares it."""
+
+    lease_id: str
+    expires_at: str
+
+    @classmethod
+    def start(cls, seconds: float) -> Lease:
+        return cls(new_id(), iso_in(seconds))
+
+    def renewed(self, seconds: float) -> Lease:
+        return Lease(self.lease_id, iso_in(seconds))
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """One answered prompt: the user and assistant turns, and the task's status after them.
+
+    `status` is `running` (more prompts wait), `succeeded` or `exhausted` (with `reason`);
+    `claim` is the Claude session id to claim on the task's first run.
+    """
+
+    prompt: NewInteraction
+    answer: NewInteraction
+    status: TaskStatus
+    reason: str | None = None
+    claim: str | None = None
+
+
+class RunRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def lease(self, task_id: str, session_id: str, lease: Lease) -> None:
+        """Take the task: `queued` with prompts pending, or `running` under an expired lease → `running`.
+
+        Raises `LeaseRefused` (finished, live lease, nothing pending), `TaskNotFound`,
+        `InteractionSessionMismatch` (the task is not in `session_id`), `TransientStoreError`.
+        """
+        write = TaskWrite(task_id, session_id)
+        now = now_iso()
+        write.extra.append(
+            ((TaskModel.status == TaskStatus.QUEUED.value) & (_PENDING_COUNT > 0))
+            | ((TaskModel.status == TaskStatus.RUNNING.value) & (TaskModel.lease_expires_at < now))
+        )
+        write.actions += [
+            TaskModel.status.set(TaskStatus.RUNNING.value),
+            TaskModel.lease_id.set(lease.lease_id),
+            TaskModel.lease_expires_at.set(lease.expires_at),
+        ]
+        tx = self._store.transaction()
+        write.stage(tx)
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            old = cancelled.item("task")
+            error = write.explain(old)
+            if isinstance(error, ConcurrentUpdate):  # only the lease condition failed
+                raise LeaseRefused(_refusal(task_id, old or {})) from cancelled
+            raise error from cancelled
+
+    def record(self, task: Task, lease: Lease, turn: TurnRecord) -> None:
+        """Write the turn's user + assistant interactions, remove the answered prompt, add usage, set status.
+
+        One transaction, guarded by the lease, by `interaction_count` and by the size of
+        `pending_prompts` as `task` was read (a follow-up appended meanwhile fails it with
+        `ConcurrentUpdate`: read the task again and retry). Content too large for an item goes
+        to S3 first. Raises `TaskStateConflict`/`TaskNotFound` when the lease is gone,
+        `StaleInteractionCount`, `ClaudeSessionTaken`, `TransientStoreError`.
+        """
+        tx = self._store.transaction()
+        write = _held(task, lease)
+        write.extra.append(_PENDING_COUNT == len(task.pending_prompts))
+        base = task.interaction_count
+        new = [self._offload(task, base + 1, turn.prompt), self._offload(task, base + 2, turn.answer)]
+        self._store.interactions.stage(tx, write, task, new, base)
+        if turn.claim is not None:
+            self._store.claims.stage(tx, write, task, turn.claim)
+        write.actions += [TaskModel.pending_prompts[0].remove(), *_usage(turn.answer)]
+        if turn.status is TaskStatus.RUNNING:
+            write.actions.append(TaskModel.lease_expires_at.set(lease.expires_at))
+        else:
+            write.actions += _end(turn.status, turn.reason)
+        self._commit(tx, write)
+
+    def release(self, task: Task, lease: Lease, count_attempt: bool = True) -> None:
+        """Give the task back to the queue (`queued`, lease removed, `attempts + 1` if counted).
+
+        Pending prompts stay, so the next delivery runs the same prompt again.
+        Raises `TaskStateConflict`/`TaskNotFound` when the lease is gone, `TransientStoreError`.
+        """
+        write = _held(task, lease)
+        write.actions += [
+            TaskModel.status.set(TaskStatus.QUEUED.value),
+            TaskModel.lease_id.remove(),
+            TaskModel.lease_expires_at.remove(),
+            TaskModel.active_shard.set(active_shard(task.task_id, self._store.settings.active_shards)),
+        ]
+        if count_attempt:
+            write.actions.append(TaskModel.attempts.add(1))
+        self._commit(self._store.transaction(), write)
+
+    def end(self, task: Task, lease: Lease, status: TaskStatus, reason: str | None = None) -> None:
+        """End the run without a turn (`succeeded` or `exhausted` with `reason`); lease and index entry removed.
+
+        Raises `TaskStateConflict`/`TaskNotFound` when the lease is gone, `TransientStoreError`.
+        """
+        write = _held(task, lease)
+        write.actions += _end(status, reason)
+        self._commit(self._store.transaction(), write)
+
+    def fail(self, task: Task, lease: Lease, reason: str) -> None:
+        """Mark the task `failed` with `reason` and append an `error` interaction saying so, in one transaction.
+
+        Pending prompts stay, so a retry runs them. Raises `TaskStateConflict`/`TaskNotFound`
+        when the lease is gone, `StaleInteractionCount`, `TransientStoreError`.
+        """
+        tx = self._store.transaction()
+        write = _held(task, lease)
+        error = self._offload(task, task.interaction_count + 1, NewInteraction(role=Role.ERROR, content=reason))
+        self._store.interactions.stage(tx, write, task, [error], task.interaction_count)
+        write.actions += _end(TaskStatus.FAILED, reason)
+        self._commit(tx, write)
+
+    def _offload(self, task: Task, seq: int, turn: NewInteraction) -> NewInteraction:
+        # Keyed by task and seq: only the lease holder writes a seq, and a lease outlives its
+        # invocation, so no stale run can overwrite an object another run committed.
+        if not self._store.content.is_large(turn.content):
+            return turn
+        return turn.model_copy(update={"content_ref": self._store.content.put(task.task_id, seq, turn.content)})
+
+    def _commit(self, tx: Transaction, write: TaskWrite) -> None:
+        write.stage(tx)
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            if "claim" in cancelled.failed and write.claude_session_id is not None:
+                raise ClaudeSessionTaken(write.claude_session_id) from cancelled
+            raise write.explain(cancelled.item("task")) from cancelled
+
+
+def _held(task: Task, lease: Lease) -> TaskWrite:
+    """A task write that requires the task `running` under `lease`."""
+    return TaskWrite(task.task_id, task.session_id, allowed_statuses=_RUNNING, lease_id=lease.lease_id)
+
+
+def _usage(answer: NewInteraction) -> list[Action]:
+    usage = answer.usage
+    return [
+        TaskModel.turns.add(1),
+        TaskModel.run_turns.add(1),
+        TaskModel.input_tokens.add(usage.input_tokens),
+        TaskModel.output_tokens.add(usage.output_tokens),
+        TaskModel.cache_creation_input_tokens.add(usage.cache_creation_input_tokens),
+        TaskModel.cache_read_input_tokens.add(usage.cache_read_input_tokens),
+        TaskModel.run_tokens.add(usage.total_tokens),
+        TaskModel.cost_usd.add(answer.cost_usd),
+        TaskModel.run_cost_usd.add(answer.cost_usd),
+    ]
+
+
+def _end(status: TaskStatus, reason: str | None) -> list[Action]:
+    actions: list[Action] = [
+        TaskModel.status.set(status.value),
+        TaskModel.lease_id.remove(),
+        TaskModel.lease_expires_at.remove(),
+        TaskModel.active_shard.remove(),
+    ]
+    if reason is not None:
+        actions.append(TaskModel.error.set(reason))
+    return actions
+
+
+def _refusal(task_id: str, old: ItemView) -> str:
+    status = old.get("status")
+    if status == TaskStatus.RUNNING.value:
+        return f"task {task_id} is running under a live lease (until {old.get('lease_expires_at')})"
+    if status == TaskStatus.QUEUED.value:
+        return f"task {task_id} is queued with no prompt pending"
+    return f"task {task_id} is {status}: nothing to run"

@@ -1,0 +1,93 @@
+"""Wall time of a 10-record batch through the real worker handler against a 1-record batch, Claude taking 1 s.
+
+Claude is the real `anthropic` SDK against the local Messages API stub, each
+reply delayed 1 s; AWS is moto server over HTTP (one request at a time, as
+the tests use it). Records of a batch run concurrently, so the ratio should
+stay near 1 (the issue asks for at most 1.5).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+from claude_tasks.claude import clear_backends
+from claude_tasks.config import Settings, get_settings
+from claude_tasks.domain import NewTask, TaskStatus
+from claude_tasks.local.aws import EmbeddedAws
+from claude_tasks.local.resources import provision
+from claude_tasks.store import Store
+from tests.support.anthropic_stub import AnthropicStub, Reply
+from tests.support.handlers import load_handler
+from tests.support.worker import LambdaContextStub, environment, failed_ids, load_event, run_body, with_bodies
+
+CLAUDE_DELAY_S = 1.0
+LIMIT = 1.5
+ROUNDS = 3
+
+
+@contextmanager
+def _worker(settings: Settings) -> Iterator[ModuleType]:
+    """The worker handler imported with `settings` in the environment, which is restored afterwards."""
+    saved = dict(os.environ)
+    # Quiet: the figures are the output, not the handler's log lines and EMF metrics.
+    os.environ.update(
+        POWERTOOLS_SERVICE_NAME="claude-task-server",
+        POWERTOOLS_METRICS_NAMESPACE="ClaudeTaskServer",
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
+    for name, value in environment(settings).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
+    clear_backends()
+    try:
+        yield load_handler("worker")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        get_settings.cache_clear()
+        clear_backends()
+
+
+def _batch_seconds(worker: ModuleType, store: Store, stub: AnthropicStub, size: int) -> float:
+    session = store.sessions.create("bench", "/bench")
+    tasks = [store.tasks.create("bench", session.session_id, NewTask(prompt=f"Question {n}?")) for n in range(size)]
+    stub.script(*[Reply(text="An answer.", delay_s=CLAUDE_DELAY_S)] * size)
+    event = with_bodies(load_event("task-run-batch"), [run_body(task) for task in tasks])
+    started = time.perf_counter()
+    response = worker.lambda_handler(event, LambdaContextStub())
+    elapsed = time.perf_counter() - started
+    assert failed_ids(response) == set(), response
+    assert all(store.tasks.load(t.task_id).status is TaskStatus.SUCCEEDED for t in tasks)
+    return elapsed
+
+
+def run() -> list[str]:
+    """Printable lines: the median wall time of each batch size over `ROUNDS` interleaved rounds, and the ratio."""
+    times: dict[int, list[float]] = {1: [], 10: []}
+    with EmbeddedAws() as aws, AnthropicStub() as stub:
+        provisioned = provision(aws.endpoint_url)
+        settings = provisioned.model_copy(update={"claude_backend": "anthropic", "anthropic_base_url": stub.url})
+        with _worker(settings) as worker:
+            store = worker.executor.store
+            _batch_seconds(worker, store, stub, 1)  # warm: secret read, SDK client and connections made
+            for _ in range(ROUNDS):
+                for size in times:
+                    times[size].append(_batch_seconds(worker, store, stub, size))
+    one, ten = statistics.median(times[1]), statistics.median(times[10])
+    ratio = ten / one
+    verdict = "ok" if ratio <= LIMIT else f"TOO SLOW (limit {LIMIT})"
+    return [
+        f"{'batch':18} {'seconds':>8}   (median of {ROUNDS}; Claude {CLAUDE_DELAY_S:.0f} s per call)",
+        f"{'1 record':18} {one:>8.2f}",
+        f"{'10 records':18} {ten:>8.2f}",
+        f"ratio 10/1: {ratio:.2f} (at most {LIMIT}: {verdict})",
+    ]

@@ -1,0 +1,91 @@
+"""Messages the worker must refuse, and messages with nothing left to run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from claude_tasks.domain import Session, TaskStatus
+from claude_tasks.store import Store
+from tests.support.claude_double import ScriptedClaude
+from tests.support.tables import counts
+from tests.support.worker import Worker, failed_ids
+from tests.unit.worker.conftest import MakeTask, Run
+
+TASK = "7a1f0d3e-0000-4000-8000-000000000001"
+SESSION = "5e7d1c2a-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("not json", "Invalid JSON"),
+        ("", "Invalid JSON"),
+        ("[1, 2]", "Input should be"),
+        (json.dumps({"type": "task.delete", "task_id": TASK}), "does not match any of the expected tags"),
+        (json.dumps({"task_id": TASK, "session_id": SESSION}), "Unable to extract tag"),
+        (json.dumps({"type": "task.run", "task_id": TASK}), "session_id: Field required"),
+        (json.dumps({"type": "task.run", "task_id": "", "session_id": SESSION}), "at least 1 character"),
+        (json.dumps({"type": "task.run", "task_id": TASK, "session_id": SESSION, "x": 1}), "Extra inputs"),
+        (json.dumps({"type": "task.create", "session_id": SESSION, "owner": "o", "prompt": "p"}), "idempotency_key"),
+    ],
+)
+def test_a_malformed_message_fails_its_record_with_the_reason_logged(
+    run: Run, claude: ScriptedClaude, caplog: pytest.LogCaptureFixture, body: str, problem: str
+) -> None:
+    # Given a record whose body is not a valid task message
+    # When the worker receives it
+    response = run(body=body)
+    # Then the record fails (SQS redrives it to the DLQ), saying what is wrong, and Claude is not called
+    assert len(failed_ids(response)) == 1
+    (logged,) = [r for r in caplog.records if r.getMessage() == "record not acknowledged"]
+    assert logged.__dict__["reason"].startswith("invalid task message") and problem in logged.__dict__["reason"]
+    assert claude.requests == []
+
+
+def test_a_message_for_a_task_that_does_not_exist_is_acknowledged(run: Run, claude: ScriptedClaude) -> None:
+    # Given a task.run for a task that was deleted (or never existed)
+    body = {"type": "task.run", "task_id": TASK, "session_id": SESSION}
+    # When the worker receives it
+    response = run(body=body)
+    # Then there is nothing to run: the record is acknowledged
+    assert failed_ids(response) == set()
+    assert claude.requests == []
+
+
+def test_a_message_for_a_finished_or_cancelled_task_writes_nothing(
+    run: Run, claude: ScriptedClaude, store: Store, make_task: MakeTask
+) -> None:
+    # Given a task that already ran, and one that was cancelled before it ran
+    done, cancelled = make_task("done"), make_task("cancelled")
+    run(done)
+    store.transitions.cancel(cancelled.owner, cancelled.task_id)
+    before = [store.tasks.load(t.task_id) for t in (done, cancelled)]
+    # When their messages are delivered (again)
+    responses = [run(done, receive_count=2), run(cancelled)]
+    # Then both are acknowledged, and neither task changed
+    assert [failed_ids(r) for r in responses] == [set(), set()]
+    assert [store.tasks.load(t.task_id) for t in (done, cancelled)] == before
+    assert before[1].status is TaskStatus.CANCELLED
+    assert len(claude.requests) == 1
+
+
+def test_a_task_create_with_a_prompt_over_the_limit_is_rejected(
+    worker: Worker, run: Run, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a worker allowing 20-character prompts, and a pipeline's task.create with a longer one
+    worker.use(ScriptedClaude(), max_prompt_chars=20)
+    body = {
+        "type": "task.create",
+        "session_id": session.session_id,
+        "owner": session.owner,
+        "prompt": "x" * 21,
+        "idempotency_key": "k",
+    }
+    # When the worker receives it
+    response = run(body=body)
+    # Then the record fails saying why, and no task was created
+    assert len(failed_ids(response)) == 1
+    assert any("the limit is 20" in r.__dict__.get("reason", "") for r in caplog.records)
+    assert counts()["tasks"] == 0
