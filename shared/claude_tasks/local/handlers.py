@@ -84,7 +84,7 @@ def load_function(template: dict[str, Any], logical_id: str, region: str, root: 
     defaults = template.get("Globals", {}).get("Function", {})
     folder = (root or repo_root()) / str(resource["CodeUri"])
     module_name, _, attribute = str(resource.get("Handler", defaults.get("Handler"))).rpartition(".")
-    module = _load_module(folder, module_name, f"claude_tasks_local_{logical_id.lower()}_{module_name}")
+    module = load_module(folder, module_name, f"claude_tasks_local_{logical_id.lower()}_{module_name}")
     return LambdaFunction(
         name=logical_id,
         handler=getattr(module, attribute),
@@ -94,7 +94,8 @@ def load_function(template: dict[str, Any], logical_id: str, region: str, root: 
     )
 
 
-def _load_module(folder: Path, module_name: str, unique_name: str) -> ModuleType:
+def load_module(folder: Path, module_name: str, unique_name: str) -> ModuleType:
+    """Import `folder/<module_name>.py` as `unique_name` (once), with `folder` on `sys.path` as Lambda's root."""
     if unique_name in sys.modules:
         return sys.modules[unique_name]
     _refuse_clashes(folder, module_name)

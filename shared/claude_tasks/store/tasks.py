@@ -47,48 +47,52 @@ class TaskRepository:
         idempotency_key: str | None = None,
         forked_from: str | None = None,
     ) -> Task:
-        """Create a queued task in one transaction with its session's counter.
+        """Create a queued task in one transaction with its session's counter (see `insert`).
 
-        The transaction requires the session to exist, be active and be the
-        owner's (`ADD task_count 1`), and the task id to be new. The same owner
-        and idempotency key return the task made the first time.
+        The same owner and idempotency key return the task made the first time.
         Raises `SessionNotFound` or `SessionNotActive`.
         """
+        item = self.new_item(id_for(owner, "task", idempotency_key), session_id, owner, new, idempotency_key)
+        item.forked_from = forked_from
+        task, _ = self.insert(item, request_token(owner, "task", idempotency_key), idempotent=bool(idempotency_key))
+        return task
+
+    def insert(self, item: TaskModel, token: str | None, idempotent: bool) -> tuple[Task, bool]:
+        """Write a new task item in one transaction with its session's counter; returns (task, created).
+
+        The transaction requires the session to exist, be active and be the
+        item's owner's (`ADD task_count 1`), and the task id to be new. When
+        `idempotent`, an existing task of that id (an earlier attempt) is returned
+        with `created` False. Raises `SessionNotFound` or `SessionNotActive`.
+        """
+        owner, session_id = item.owner, item.session_id
         if not session_id:
             raise SessionNotFound("(none)")
-        task_id = id_for(owner, "task", idempotency_key)
-        stamp = now_iso()
-        tx = self._store.transaction(request_token(owner, "task", idempotency_key))
+        tx = self._store.transaction(token)
         tx.update(
             "session",
             SessionModel(session_id),
-            [SessionModel.task_count.add(1), SessionModel.updated_at.set(stamp)],
+            [SessionModel.task_count.add(1), SessionModel.updated_at.set(item.created_at)],
             SessionModel.session_id.exists()
             & (SessionModel.owner == owner)
             & (SessionModel.status == SessionStatus.ACTIVE.value),
         )
-        item = self._new_item(task_id, session_id, owner, new, stamp, idempotency_key, forked_from)
         tx.put("task", item, TaskModel.task_id.does_not_exist())
         try:
             tx.commit()
         except IdempotentReplay:
-            return self.get(owner, task_id)
+            return self.get(owner, item.task_id), False
         except Cancelled as cancelled:
-            if "task" in cancelled.failed and idempotency_key is not None:
-                return self.get(owner, task_id)
+            if "task" in cancelled.failed and idempotent:
+                return self.get(owner, item.task_id), False
             raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
-        return task_record(item)  # as written, version included: no read back
+        return task_record(item), True  # as written, version included: no read back
 
-    def _new_item(
-        self,
-        task_id: str,
-        session_id: str,
-        owner: str,
-        new: NewTask,
-        stamp: str,
-        idempotency_key: str | None,
-        forked_from: str | None,
+    def new_item(
+        self, task_id: str, session_id: str, owner: str, new: NewTask, idempotency_key: str | None = None
     ) -> TaskModel:
+        """The item of a new `queued` task whose one pending prompt is `new.prompt`; nothing is written."""
+        stamp = now_iso()
         return TaskModel(
             task_id,
             session_id=session_id,
@@ -103,7 +107,6 @@ class TaskRepository:
             pending_prompts=[new.prompt],
             limits=new.limits.model_dump(exclude_none=True),
             metadata=new.metadata,
-            forked_from=forked_from,
             created_at=stamp,
             updated_at=stamp,
             active_shard=active_shard(task_id, self._store.settings.active_shards),

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import ACTIVE_STATUSES, NewInteraction, NewTask, SessionStatus, Task, TaskStatus
+from claude_tasks.domain import ACTIVE_STATUSES, NewInteraction, NewTask, Task, TaskStatus
 from claude_tasks.errors import ConcurrentUpdate, DomainError, PromptTooLarge, TaskStateConflict
 from claude_tasks.store.ids import id_for, request_token
-from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
-from claude_tasks.store.records import interaction_record, task_record
+from claude_tasks.store.models import InteractionModel, TaskModel
+from claude_tasks.store.records import interaction_record
 from claude_tasks.store.task_write import TaskWrite
-from claude_tasks.store.tasks import _session_error, active_shard
-from claude_tasks.store.transaction import Cancelled, IdempotentReplay
+from claude_tasks.store.tasks import active_shard
+from claude_tasks.store.transaction import Cancelled
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -148,30 +147,15 @@ class TransitionRepository:
     def _create_fork(
         self, owner: str, source: Task, session_id: str, prompt: str | None, idempotency_key: str | None
     ) -> tuple[Task, bool]:
-        task_id = id_for(owner, "fork", idempotency_key)
         new = NewTask(prompt=prompt or source.prompt, **source.model_dump(include=_INHERITED), limits=source.limits)
-        stamp = now_iso()
-        item = self._store.tasks._new_item(task_id, session_id, owner, new, stamp, idempotency_key, source.task_id)
-        item.status, item.pending_prompts, item.active_shard = TaskStatus.SUCCEEDED.value, [], None
-        tx = self._store.transaction(request_token(owner, "fork", idempotency_key))
-        tx.update(
-            "session",
-            SessionModel(session_id),
-            [SessionModel.task_count.add(1), SessionModel.updated_at.set(stamp)],
-            SessionModel.session_id.exists()
-            & (SessionModel.owner == owner)
-            & (SessionModel.status == SessionStatus.ACTIVE.value),
+        item = self._store.tasks.new_item(
+            id_for(owner, "fork", idempotency_key), session_id, owner, new, idempotency_key
         )
-        tx.put("task", item, TaskModel.task_id.does_not_exist())
-        try:
-            tx.commit()
-        except IdempotentReplay:
-            return self._store.tasks.get(owner, task_id), False
-        except Cancelled as cancelled:
-            if "task" in cancelled.failed and idempotency_key is not None:
-                return self._store.tasks.get(owner, task_id), False
-            raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
-        return task_record(item), True
+        # Created finished and with nothing pending, so nothing runs it before its conversation is copied.
+        item.status, item.pending_prompts, item.active_shard = TaskStatus.SUCCEEDED.value, [], None
+        item.forked_from = source.task_id
+        token = request_token(owner, "fork", idempotency_key)
+        return self._store.tasks.insert(item, token, idempotent=bool(idempotency_key))
 
     def _copy_turns(self, source: Task, fork: Task) -> int:
         """Append the source's interactions to the fresh fork, chunk by chunk; returns how many were copied."""
