@@ -109,3 +109,26 @@ def test_what_create_and_update_return_is_what_is_stored(store: Store, task_fact
     stored = store.tasks.get("alice", created.task_id)
     # Then the returned records match the stored ones, version included
     assert (updated.title, updated.version) == (stored.title, stored.version) == ("t", 2)
+
+
+def test_a_cascade_delete_goes_on_past_a_task_deleted_meanwhile(store: Store, session_factory, task_factory) -> None:
+    # Given a session with two tasks, one deleted by another caller but still listed by the
+    # eventually consistent session index (moto's index is never stale: botocore injects the entry)
+    session = session_factory()
+    gone, _kept = task_factory(session), task_factory(session)
+    stale = TaskModel.get(gone.task_id).serialize()
+    store.tasks.delete("alice", gone.task_id)
+    client = TaskModel._get_connection().connection.client
+
+    def stale_index(parsed: dict, **_: object) -> None:
+        if parsed.get("Items") is not None and stale not in parsed["Items"]:
+            parsed["Items"].append(stale)
+            parsed["Count"] += 1
+
+    client.meta.events.register("after-call.dynamodb.Query", stale_index)
+    try:
+        # When the session is deleted with cascade, Then it finishes and nothing is left
+        store.sessions.delete("alice", session.session_id, cascade=True)
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.Query", stale_index)
+    assert counts() == {"sessions": 0, "tasks": 0, "interactions": 0, "claims": 0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from claude_tasks.domain import NewTask
 from claude_tasks.errors import TransientStoreError
@@ -40,14 +40,41 @@ def test_a_replayed_request_token_returns_the_task_made_the_first_time(store: St
     # Given a task created with an idempotency key
     session = session_factory()
     first = store.tasks.create("alice", session.session_id, NewTask(prompt="p"), idempotency_key="k-1")
-    # When the retry's transaction is refused as a token replay with other parameters (moto ignores tokens)
+    # When the retry's transaction is refused as a token replay with other parameters (moto ignores tokens),
+    # and the write sent again without the token finds the task already there
     with Stubber(store.connection.client) as stub:
         stub.add_client_error("transact_write_items", service_error_code="IdempotentParameterMismatchException")
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields=_cancelled("ConditionalCheckFailed", "None"),
+            expected_params={"TransactItems": ANY, "ReturnConsumedCapacity": ANY},
+        )
         again = store.tasks.create("alice", session.session_id, NewTask(prompt="p"), idempotency_key="k-1")
     # Then the caller gets the first task, and nothing new exists
     assert again.task_id == first.task_id
     assert counts()["tasks"] == 1
     assert task_count(session.session_id) == 1
+
+
+def test_a_token_refused_after_a_failed_first_attempt_still_creates_the_task(store: Store, session_factory) -> None:
+    # Given a first attempt that failed (a conflict), so nothing was written
+    session = session_factory()
+    with Stubber(store.connection.client) as stub:
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields=_cancelled("TransactionConflict", "None"),
+        )
+        with pytest.raises(TransientStoreError):
+            store.tasks.create("alice", session.session_id, NewTask(prompt="p"), idempotency_key="k-3")
+    # When the retry's token is refused (same token, new timestamp), and the write goes again without it
+    with Stubber(store.connection.client) as stub:
+        stub.add_client_error("transact_write_items", service_error_code="IdempotentParameterMismatchException")
+        stub.add_response("transact_write_items", {}, {"TransactItems": ANY, "ReturnConsumedCapacity": ANY})
+        task = store.tasks.create("alice", session.session_id, NewTask(prompt="p"), idempotency_key="k-3")
+    # Then the caller gets the task, not a 404 for ten minutes
+    assert task.session_id == session.session_id
 
 
 def test_an_idempotency_key_makes_one_task_and_one_deterministic_token(store: Store, session_factory) -> None:

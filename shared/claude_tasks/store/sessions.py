@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from claude_tasks.clock import now_iso
 from claude_tasks.domain import Page, Session, SessionStatus
-from claude_tasks.errors import SessionHasTasks, SessionNotFound
+from claude_tasks.errors import SessionHasTasks, SessionNotFound, TaskNotFound
 from claude_tasks.store import cursor
 from claude_tasks.store.ids import id_for
 from claude_tasks.store.models import SessionModel
@@ -86,7 +86,10 @@ class SessionRepository:
             for _ in range(_CASCADE_ROUNDS):
                 # The session index is eventually consistent: repeat until the counter says empty.
                 for task in self._store.tasks.all_in_session(owner, session_id):
-                    self._store.tasks.delete(owner, task.task_id, force=True)
+                    try:
+                        self._store.tasks.delete(owner, task.task_id, force=True)
+                    except TaskNotFound:
+                        continue  # deleted meanwhile (another caller, or a stale index entry)
                 try:
                     return self._delete_empty(owner, session_id)
                 except SessionHasTasks:

@@ -22,7 +22,7 @@ from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 from claude_tasks.store.records import task_record
 from claude_tasks.store.task_write import TaskWrite
-from claude_tasks.store.transaction import Cancelled, IdempotentReplay
+from claude_tasks.store.transaction import Cancelled, IdempotentReplay, Transaction
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -79,7 +79,7 @@ class TaskRepository:
         )
         tx.put("task", item, TaskModel.task_id.does_not_exist())
         try:
-            tx.commit()
+            _commit_once(tx)
         except IdempotentReplay:
             return self.get(owner, item.task_id), False
         except Cancelled as cancelled:
@@ -250,6 +250,23 @@ class TaskRepository:
                     f"{error}: the operation needs it to be one of {', '.join(sorted(write.allowed_statuses))}"
                 )
             raise error from cancelled
+
+
+def _commit_once(tx: Transaction) -> None:
+    """Commit; if DynamoDB refuses the token as used with other parameters, make sure an attempt committed.
+
+    The token is reused by a retry whose request differs (a new timestamp); DynamoDB refuses
+    that for ten minutes whether or not the first attempt committed. The deterministic task id
+    and `attribute_not_exists` keep the write idempotent without the token, so commit once more
+    without it: a committed first attempt then shows as the task's own condition failing.
+    """
+    try:
+        tx.commit()
+    except IdempotentReplay:
+        if tx.client_request_token is None:
+            raise
+        tx.client_request_token = None
+        tx.commit()
 
 
 def _session_error(session_id: str, owner: str, old: dict[str, Any] | None) -> Exception:
