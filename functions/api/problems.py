@@ -89,10 +89,15 @@ def invalid_request(error: RequestValidationError) -> Response[str]:
         # Powertools reports a response that breaks the document as a validation error: it is our bug.
         return unexpected(error)
     if any(item.get("type") == "json_invalid" for item in found):
-        return problem(400, "malformed-json", "the request body is not valid JSON")
+        return malformed_json("the request body is not valid JSON")
     errors = [_field_error(item) for item in found]
     detail = "; ".join(f"{e.location}{'.' + e.field if e.field else ''}: {e.detail}" for e in errors)
     return problem(422, "validation-error", detail[:1000], errors)
+
+
+def malformed_json(detail: str) -> Response[str]:
+    """400: the body is not JSON this API can read (see `routes.params.refusal`)."""
+    return problem(400, "malformed-json", detail)
 
 
 def _field_error(item: Mapping[str, Any]) -> FieldError:

@@ -95,6 +95,12 @@ class PromptTooLarge(DomainError):
         super().__init__(f"prompt is {size} characters; the limit is {limit}")
 
 
+class ItemTooLarge(DomainError):
+    """The write would make an item larger than DynamoDB's 400 KB limit: the caller must send less."""
+
+    kind = "too_large"
+
+
 class Forbidden(DomainError):
     kind = "forbidden"
 

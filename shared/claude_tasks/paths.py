@@ -1,7 +1,7 @@
 """Project paths: the working directory a session's Claude Code runs in, so accepted only in a safe form.
 
 A path is accepted when it is absolute, has no `..` segment, no NUL or other
-control character and is at most `MAX_PATH_CHARS` long; it is returned
+control character, no lone surrogate and is at most `MAX_PATH_CHARS` long; it is returned
 normalised (no `.` segments, no repeated or trailing slashes). With a
 configured root, it must also be that root or lie beneath it.
 """
@@ -28,6 +28,8 @@ def normalise(path: str) -> str:
         raise InvalidProjectPath(f"project_path is longer than {MAX_PATH_CHARS} characters")
     if any(unicodedata.category(char) == "Cc" for char in path):
         raise InvalidProjectPath("project_path must not contain NUL or other control characters")
+    if any(unicodedata.category(char) == "Cs" for char in path):
+        raise InvalidProjectPath("project_path must be valid Unicode (no lone surrogates)")
     if not path.startswith("/"):
         raise InvalidProjectPath("project_path must be absolute (start with /)")
     if ".." in path.split("/"):

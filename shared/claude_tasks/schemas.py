@@ -24,16 +24,35 @@ from claude_tasks.domain import Interaction, NewTask, Page, Session, Task, TaskL
 __all__ = ["ConsistencyReport"]
 
 MAX_METADATA_CHARS = 16_384
+MAX_METADATA_DEPTH = 32
 # `deleting` is internal: a reader never sees a task in it, so callers can neither filter by it nor receive it.
 PublicTaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "exhausted"]
 PUBLIC_TASK_STATUSES: tuple[str, ...] = get_args(PublicTaskStatus)
 
 
 def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+    # Nesting first (json.dumps recurses): a response must serialise it again, and pydantic stops at ~255.
+    if _depth(value) > MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata must nest at most {MAX_METADATA_DEPTH} levels of objects and arrays")
     # Metadata lives inside the item: bound it well below DynamoDB's 400 KB item limit.
     if len(json.dumps(value, default=str)) > MAX_METADATA_CHARS:
         raise ValueError(f"metadata must serialise to at most {MAX_METADATA_CHARS} characters of JSON")
     return value
+
+
+def _depth(value: object) -> int:
+    """How deep objects and arrays nest in `value` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_METADATA_DEPTH:
+            return level  # deep enough to refuse: no need to walk the rest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _at_most_bytes(limit: int) -> Callable[[str], str]:
@@ -63,7 +82,11 @@ def _immutable(value: object, info: ValidationInfo) -> None:
     raise PydanticCustomError("immutable_field", "{field} cannot be changed after creation", {"field": info.field_name})
 
 
-Metadata = Annotated[dict[str, Any], AfterValidator(_small_json), Field(description="Free-form JSON, at most 16 KiB.")]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_small_json),
+    Field(description="Free-form JSON, at most 16 KiB, nested at most 32 levels."),
+]
 Backend = Annotated[
     str, AfterValidator(_known_backend), WithJsonSchema({"type": "string", "enum": sorted(BACKEND_NAMES)})
 ]

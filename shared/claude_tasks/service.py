@@ -110,8 +110,9 @@ class TaskService:
     def fork(
         self, owner: str, task_id: str, prompt: str | None, session_id: str | None, idempotency_key: str | None
     ) -> Task:
-        """A new task continuing the source's conversation (see `TransitionRepository.fork`), enqueued when given
-        a prompt. Raises `PromptTooLarge`, `TaskNotFound`, `SessionNotFound`, `SessionNotActive`."""
+        """A new task continuing the source's conversation (see `TransitionRepository.fork`), enqueued when it
+        ends up queued — also when a replay of the idempotency key finishes a fork an earlier attempt left
+        part-way. Raises `PromptTooLarge`, `TaskNotFound`, `SessionNotFound`, `SessionNotActive`."""
         if prompt is not None:
             self._check_prompt(prompt)
         fork, runnable = self._store.transitions.fork(owner, task_id, prompt, session_id, idempotency_key)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import uuid
 
 import pytest
@@ -10,12 +13,13 @@ from claude_tasks.domain import NewInteraction, Role, TaskStatus
 from claude_tasks.errors import (
     ClaudeSessionTaken,
     InvalidCursor,
+    ItemTooLarge,
     SessionHasTasks,
     SessionNotFound,
     TaskNotFound,
     TaskStateConflict,
 )
-from claude_tasks.store import Store
+from claude_tasks.store import Store, TaskWrite
 from claude_tasks.store.models import TaskModel
 from tests.support.tables import counts
 
@@ -132,3 +136,51 @@ def test_a_cascade_delete_goes_on_past_a_task_deleted_meanwhile(store: Store, se
     finally:
         client.meta.events.unregister("after-call.dynamodb.Query", stale_index)
     assert counts() == {"sessions": 0, "tasks": 0, "interactions": 0, "claims": 0}
+
+
+def _cursor(scope: str, key: dict[str, dict[str, str]]) -> str:
+    """A cursor made by hand the way `cursor.encode` makes one: right scope, any key."""
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:24]
+    payload = json.dumps({"s": digest, "k": key}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def test_a_hand_made_interactions_cursor_with_a_wrongly_typed_seq_is_refused(store: Store, task_factory) -> None:
+    # Given a task, and cursors for its interactions in the right scope whose seq is not a number
+    task = task_factory()
+    scope = f"interactions\x00alice\x00{task.task_id}\x000"
+    for seq in ({"N": "abc"}, {"S": "1"}, {"N": "1" * 39}):
+        after = _cursor(scope, {"task_id": {"S": task.task_id}, "seq": seq})
+        # When the page is read, Then the cursor is refused (not sent to DynamoDB)
+        with pytest.raises(InvalidCursor):
+            store.interactions.list_for_task(task, after=after)
+    # And a well-typed one is accepted
+    good = _cursor(scope, {"task_id": {"S": task.task_id}, "seq": {"N": "1"}})
+    assert store.interactions.list_for_task(task, after=good).items == []
+
+
+def test_a_hand_made_sessions_cursor_with_an_empty_or_numeric_key_is_refused(store: Store, session_factory) -> None:
+    # Given a session, and cursors for alice's sessions in the right scope with bad key values
+    session = session_factory()
+    scope = "sessions\x00alice"
+    bad_keys = [
+        {"session_id": {"S": session.session_id}, "owner": {"S": "alice"}, "created_at": {"N": "1"}},
+        {"session_id": {"S": ""}, "owner": {"S": "alice"}, "created_at": {"S": "x"}},
+        {"session_id": {"S": "\udc80"}, "owner": {"S": "alice"}, "created_at": {"S": "x"}},
+    ]
+    for key in bad_keys:
+        # When the page is read, Then the cursor is refused
+        with pytest.raises(InvalidCursor):
+            store.sessions.list_for_owner("alice", after=_cursor(scope, key))
+
+
+def test_a_write_that_would_outgrow_the_item_limit_is_item_too_large(store: Store, task_factory) -> None:
+    # Given a task
+    task = task_factory()
+    # When an update would make its item larger than DynamoDB's 400 KB
+    write = TaskWrite(task.task_id, task.session_id)
+    write.actions.append(TaskModel.system.set("s" * 420_000))
+    # Then it is a domain error the API answers with 413, and the task is unchanged
+    with pytest.raises(ItemTooLarge):
+        store.tasks.commit(write)
+    assert store.tasks.get("alice", task.task_id).system is None

@@ -6,6 +6,9 @@ else the IAM caller's ARN), never from anything the caller sends.
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any
@@ -21,7 +24,7 @@ from claude_tasks.queue import TaskQueue
 from claude_tasks.service import TaskService
 from claude_tasks.store import Store
 
-from problems import Unauthenticated, unauthenticated, unsupported_media_type
+from problems import Unauthenticated, malformed_json, unauthenticated, unsupported_media_type
 
 PUBLIC_ROUTES = frozenset({("GET", "/openapi.json")})
 
@@ -46,14 +49,49 @@ def refusal(event: Mapping[str, Any]) -> Response[str] | None:
 
     No principal on a route that needs one: 401, before the input is even
     validated. A body that is not JSON by its content type: 415 (Powertools would
-    try form and multipart parsing, which this API never takes).
+    try form and multipart parsing, which this API never takes). A body that is
+    not JSON we can read safely: 400 (Powertools would fail on it with a 500).
     """
     if principal(event) is None and not is_public(event):
         return unauthenticated()
     content_type = str((event.get("headers") or {}).get("content-type", "")).strip().lower()
     if event.get("body") and content_type and not content_type.startswith("application/json"):
         return unsupported_media_type()
+    return _unreadable_body(event)
+
+
+def _unreadable_body(event: Mapping[str, Any]) -> Response[str] | None:
+    """400 for a body Python's JSON cannot take safely: invalid, nested too deep, a number that is too long
+    or not finite (NaN, 1e400: no DynamoDB number holds it), or a string holding a lone surrogate (no
+    UTF-8 for it: storing or answering it would fail)."""
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else str(body)
+        parsed = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, binascii.Error: ValueErrors
+        return malformed_json(
+            "the request body is not valid JSON, nests too deep, or has a number too long or not finite"
+        )
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return malformed_json("the request body has a string with a lone UTF-16 surrogate (\\ud800-\\udfff)")
+    except (ValueError, RecursionError):
+        return malformed_json("the request body nests too deep")
     return None
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:20]} is out of range")
+    return number
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not JSON")
 
 
 def _owner(request: Request) -> str:

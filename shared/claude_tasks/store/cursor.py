@@ -12,11 +12,14 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from typing import Any
 
 from claude_tasks.errors import InvalidCursor
 
 RawKey = dict[str, dict[str, str]]
+_INTEGER = re.compile(r"-?[0-9]{1,38}")  # DynamoDB numbers hold at most 38 significant digits
+_MAX_KEY_BYTES = 2048  # DynamoDB's limit on a partition key value (a sort key's is 1024)
 
 
 def _scope_digest(scope: str) -> str:
@@ -31,24 +34,33 @@ def encode(last_key: RawKey | None, scope: str) -> str | None:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode(cursor: str | None, scope: str, key_names: frozenset[str], pinned: dict[str, str]) -> RawKey | None:
+def decode(
+    cursor: str | None,
+    scope: str,
+    key_names: frozenset[str],
+    pinned: dict[str, str],
+    numeric: frozenset[str] = frozenset(),
+) -> RawKey | None:
     """The `ExclusiveStartKey` inside `cursor`, checked against `scope`.
 
-    `key_names` are the attributes the key must have, no more; `pinned` are
-    attributes whose values must equal the query's (e.g. the owner).
-    Raises `InvalidCursor` for anything else.
+    `key_names` are the attributes the key must have, no more; those in `numeric`
+    must be DynamoDB numbers (integers here), every other one a non-empty string;
+    `pinned` are attributes whose values must equal the query's (e.g. the owner).
+    Raises `InvalidCursor` for anything else, so DynamoDB never sees a key it would refuse.
     """
     if cursor is None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload: Any = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeError) as error:
+    except (ValueError, binascii.Error, UnicodeError, RecursionError) as error:
         raise InvalidCursor() from error
     if not isinstance(payload, dict) or payload.get("s") != _scope_digest(scope):
         raise InvalidCursor()
     key: Any = payload.get("k")
-    if not _is_key(key) or set(key) != key_names:
+    if not isinstance(key, dict) or set(key) != key_names:
+        raise InvalidCursor()
+    if not all(_is_value(key[name], "N" if name in numeric else "S") for name in key_names):
         raise InvalidCursor()
     if any(key[name] != {"S": value} for name, value in pinned.items()):
         raise InvalidCursor()
@@ -56,11 +68,14 @@ def decode(cursor: str | None, scope: str, key_names: frozenset[str], pinned: di
     return result
 
 
-def _is_key(key: Any) -> bool:
-    return isinstance(key, dict) and all(
-        isinstance(value, dict)
-        and len(value) == 1
-        and next(iter(value)) in ("S", "N")
-        and isinstance(next(iter(value.values())), str)
-        for value in key.values()
-    )
+def _is_value(value: Any, kind: str) -> bool:
+    """`value` is `{kind: text}` as DynamoDB takes it for a key attribute of that type."""
+    if not isinstance(value, dict) or set(value) != {kind} or not isinstance(value[kind], str):
+        return False
+    text: str = value[kind]
+    if kind == "N":
+        return _INTEGER.fullmatch(text) is not None
+    try:
+        return 0 < len(text.encode()) <= _MAX_KEY_BYTES  # a lone surrogate does not encode
+    except UnicodeEncodeError:
+        return False

@@ -81,7 +81,9 @@ class InteractionRepository:
     ) -> Page[Interaction]:
         """The task's interactions with `seq > after_seq`, in `seq` order, one page at a time."""
         scope = f"interactions\x00{task.owner}\x00{task.task_id}\x00{after_seq}"
-        start = cursor.decode(after, scope, frozenset({"task_id", "seq"}), {"task_id": task.task_id})
+        start = cursor.decode(
+            after, scope, frozenset({"task_id", "seq"}), {"task_id": task.task_id}, numeric=frozenset({"seq"})
+        )
         results = InteractionModel.query(
             task.task_id,
             InteractionModel.seq > after_seq,

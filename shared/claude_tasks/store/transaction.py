@@ -9,6 +9,7 @@ and get back, by name, which conditions failed and the item as it was.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +21,11 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.errors import ItemTooLarge, TransientStoreError
 
 _KIND_ORDER = ("check", "delete", "put", "update")
+# DynamoDB's words for an item over 400 KB ("Item size has exceeded…", "Item size to update has exceeded…").
+_ITEM_TOO_LARGE = re.compile(r"item size .*exceeded the maximum allowed size", re.IGNORECASE)
 _RETRYABLE_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 _RETRYABLE_ERRORS = frozenset(
     {
@@ -126,6 +129,11 @@ def _explain(error: TransactWriteError, names: list[str]) -> Exception:
     if code in _RETRYABLE_ERRORS:
         return TransientStoreError(f"DynamoDB is busy ({code}); try again")
     reasons = error.cancellation_reasons
+    messages = [error.cause_response_message or "", *(r.message or "" for r in reasons if r is not None)]
+    if code in ("ValidationException", "TransactionCanceledException") and any(
+        _ITEM_TOO_LARGE.search(message) for message in messages
+    ):
+        return ItemTooLarge("the write would make an item larger than DynamoDB's 400 KB limit: send less text")
     if code != "TransactionCanceledException" or not reasons:
         return error
     if any(r is not None and r.code in _RETRYABLE_CODES for r in reasons):

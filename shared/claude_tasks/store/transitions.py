@@ -9,14 +9,22 @@ one write: its copied interactions go in transactions of at most 100 actions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
 from claude_tasks.domain import ACTIVE_STATUSES, NewInteraction, NewTask, Task, TaskStatus
-from claude_tasks.errors import ConcurrentUpdate, DomainError, PromptTooLarge, TaskStateConflict
+from claude_tasks.errors import (
+    ConcurrentUpdate,
+    DomainError,
+    ItemTooLarge,
+    PromptTooLarge,
+    StaleInteractionCount,
+    TaskStateConflict,
+)
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.records import interaction_record
@@ -28,11 +36,15 @@ if TYPE_CHECKING:
     from claude_tasks.store import Store
 
 RETRYABLE_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.EXHAUSTED, TaskStatus.CANCELLED})
-# The task item holds every pending prompt: keep them well under DynamoDB's 400 KB item limit.
-PENDING_PROMPTS_BYTES = 250_000
+ITEM_BYTES = 400 * 1024  # DynamoDB's limit on one item, attribute names included
+# Ids, timestamps, counters, limits, attribute names and per-element overhead: generously.
+_ITEM_OVERHEAD_BYTES = 16_384
 _ATTEMPTS = 3  # reads-then-writes before a follow-up gives up on a task whose status keeps moving
 _COPY_ITEMS = 99  # + the fork's own update = TransactWriteItems' limit of 100 actions
 _COPY_BYTES = 3_000_000  # and under its 4 MB limit on the request's size
+# The error a fork carries while its conversation is being copied; a replay of the fork finishes the copy.
+COPYING = "the conversation is still being copied: send the fork again with the same Idempotency-Key"
+_FORKING = frozenset({TaskStatus.SUCCEEDED})
 
 
 class TooLarge(PromptTooLarge):
@@ -49,27 +61,33 @@ class TransitionRepository:
     def follow_up(self, owner: str, task_id: str, prompt: str) -> tuple[Task, bool]:
         """Append `prompt` to the task's pending prompts; returns the task and whether it must be enqueued.
 
-        On a `queued`/`running` task the write requires that status still and
-        changes nothing else (the run in flight takes the prompt). On a finished
-        task it requires the status read and queues the task again. If the status
-        moved in between, the task is read again (a few times, then `ConcurrentUpdate`).
-        Raises `TaskNotFound`, or `TooLarge` when the pending prompts would outgrow the item.
+        Every follow-up grants a fresh run allowance (run counters reset). On a
+        `queued`/`running` task the write requires that status still and changes
+        nothing else (the run in flight takes the prompt). On a finished task it
+        requires the status read and queues the task again. If the status moved in
+        between, the task is read again (a few times, then `ConcurrentUpdate`).
+        Raises `TaskNotFound`, or `TooLarge`/`ItemTooLarge` when the pending prompts would outgrow the item.
         """
         for _ in range(_ATTEMPTS):
             task = self._store.tasks.get(owner, task_id)
             pending = sum(len(text.encode()) for text in [*task.pending_prompts, prompt])
-            if pending > PENDING_PROMPTS_BYTES:
-                raise TooLarge("the task's pending prompts", pending, PENDING_PROMPTS_BYTES)
+            budget = pending_budget(task)
+            if pending > budget:
+                raise TooLarge("the task's pending prompts", pending, budget)
             requeue = task.status not in ACTIVE_STATUSES
             write = TaskWrite(task_id, task.session_id, owner=owner)
             write.allowed_statuses = frozenset({task.status}) if requeue else ACTIVE_STATUSES
             write.actions.append(TaskModel.pending_prompts.set((TaskModel.pending_prompts | []).append([prompt])))
-            if requeue:
-                write.actions += self._requeue(task_id)
+            write.actions += self._requeue(task_id) if requeue else _fresh_allowance()
             try:
                 self._store.tasks.commit(write)
             except TaskStateConflict:
                 continue  # the status moved between our read and our write: decide again
+            except ItemTooLarge as error:
+                raise ItemTooLarge(
+                    f"the task's pending prompts ({pending} bytes in UTF-8) do not fit in the task beside its "
+                    "prompt, system prompt and metadata: send a shorter prompt, or wait until the task takes some"
+                ) from error
             return self._store.tasks.get(owner, task_id), requeue
         raise ConcurrentUpdate(f"task {task_id} kept changing state; try again")
 
@@ -109,9 +127,7 @@ class TransitionRepository:
             TaskModel.status.set(TaskStatus.QUEUED.value),
             TaskModel.active_shard.set(active_shard(task_id, self._store.settings.active_shards)),
             TaskModel.attempts.set(0),
-            TaskModel.run_turns.set(0),
-            TaskModel.run_tokens.set(0),
-            TaskModel.run_cost_usd.set(0),
+            *_fresh_allowance(),
             TaskModel.error.remove(),
         ]
 
@@ -120,29 +136,29 @@ class TransitionRepository:
     ) -> tuple[Task, bool]:
         """A new task in `session_id` (default: the source's) whose conversation is a copy of the source's.
 
-        The fork is created `succeeded` with nothing pending (so nothing runs it
-        half-copied) in one transaction with its session's counter; its
-        interactions are copied in transactions of at most 100 actions; then,
-        given a `prompt`, it becomes `queued` with that prompt pending. Returns the
-        fork and whether it must be enqueued. The same owner and idempotency key
-        return the fork made the first time, unchanged.
-        Raises `TaskNotFound`, `SessionNotFound` or `SessionNotActive`.
+        The fork is created `succeeded` (which no worker takes), marked as copying, with
+        `prompt` already pending, in one transaction with its session's counter; its
+        interactions are copied in transactions of at most 100 actions; then the mark is
+        removed and, with a prompt pending, the fork becomes `queued`. Returns the fork and
+        whether it must be enqueued. The same owner and idempotency key return the fork
+        made the first time; if that attempt stopped part-way, this one finishes it (the
+        copy then reaches the source's turns as read now). Raises `TaskNotFound`,
+        `SessionNotFound` or `SessionNotActive`.
         """
         source = self._store.tasks.get(owner, task_id)
         fork, created = self._create_fork(owner, source, session_id or source.session_id, prompt, idempotency_key)
-        if not created:
-            return fork, False
-        count = self._copy_turns(source, fork)
-        if prompt is None:
-            return self._store.tasks.get(owner, fork.task_id), False
-        write = TaskWrite(
-            fork.task_id, fork.session_id, owner=owner, allowed_statuses=frozenset({TaskStatus.SUCCEEDED})
-        )
-        write.expected_count = count
-        pending: Any = [prompt]  # PynamoDB's stubs type a list's items as attributes; at runtime they are values
-        write.actions += [TaskModel.pending_prompts.set(pending), *self._requeue(fork.task_id)]
-        self._store.tasks.commit(write)
-        return self._store.tasks.get(owner, fork.task_id), True
+        if not created and fork.error != COPYING:
+            return fork, fork.status is TaskStatus.QUEUED  # sent again: the first send may have been lost
+        try:
+            count = self._copy_turns(source, fork, source.interaction_count)
+            self._finish_fork(fork, count)
+        except (StaleInteractionCount, TaskStateConflict, ConcurrentUpdate):
+            fork = self._store.tasks.get(owner, fork.task_id)
+            if created or fork.error == COPYING:
+                raise
+            return fork, False  # a concurrent replay of the same fork finished it (and enqueued it)
+        fork = self._store.tasks.get(owner, fork.task_id)
+        return fork, fork.status is TaskStatus.QUEUED
 
     def _create_fork(
         self, owner: str, source: Task, session_id: str, prompt: str | None, idempotency_key: str | None
@@ -151,19 +167,26 @@ class TransitionRepository:
         item = self._store.tasks.new_item(
             id_for(owner, "fork", idempotency_key), session_id, owner, new, idempotency_key
         )
-        # Created finished and with nothing pending, so nothing runs it before its conversation is copied.
-        item.status, item.pending_prompts, item.active_shard = TaskStatus.SUCCEEDED.value, [], None
+        # Created finished (no worker takes it) until its conversation is copied; the prompt waits meanwhile.
+        item.status, item.active_shard, item.error = TaskStatus.SUCCEEDED.value, None, COPYING
+        if prompt is None:
+            item.pending_prompts = []  # `new_item` made the source's prompt pending: nothing is, here
         item.forked_from = source.task_id
         token = request_token(owner, "fork", idempotency_key)
         return self._store.tasks.insert(item, token, idempotent=bool(idempotency_key))
 
-    def _copy_turns(self, source: Task, fork: Task) -> int:
-        """Append the source's interactions to the fresh fork, chunk by chunk; returns how many were copied."""
-        copied = 0
-        for chunk in _chunks(InteractionModel.query(source.task_id, consistent_read=True)):
+    def _copy_turns(self, source: Task, fork: Task, target: int) -> int:
+        """Append the source's turns after the fork's last one, up to seq `target`, chunk by chunk; returns
+        the fork's interaction count after."""
+        copied = fork.interaction_count
+        if copied >= target:
+            return copied
+        turns = InteractionModel.query(
+            source.task_id, InteractionModel.seq.between(copied + 1, target), consistent_read=True
+        )
+        for chunk in _chunks(turns):
             tx = self._store.transaction()
-            write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner)
-            write.allowed_statuses = frozenset({TaskStatus.SUCCEEDED})
+            write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, allowed_statuses=_FORKING)
             self._store.interactions.stage(tx, write, fork, chunk, copied)
             write.stage(tx)
             try:
@@ -173,8 +196,31 @@ class TransitionRepository:
             copied += len(chunk)
         return copied
 
+    def _finish_fork(self, fork: Task, count: int) -> None:
+        """Remove the copying mark; with a prompt pending, queue the fork. Requires it still copying, `count` turns."""
+        write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, allowed_statuses=_FORKING)
+        write.expected_count = count
+        write.extra.append(TaskModel.error == COPYING)
+        if fork.pending_prompts:
+            write.extra.append(size(TaskModel.pending_prompts) > 0)  # type: ignore[no-untyped-call]  # untyped helper
+            write.actions += self._requeue(fork.task_id)
+        else:
+            write.actions.append(TaskModel.error.remove())
+        self._store.tasks.commit(write)
+
 
 _INHERITED = {"title", "backend", "model", "system", "max_tokens", "metadata"}
+
+
+def pending_budget(task: Task) -> int:
+    """How many UTF-8 bytes of pending prompts the task item can hold beside everything else it stores."""
+    fixed = [task.prompt, task.system or "", task.title or "", task.error or "", json.dumps(task.metadata)]
+    return ITEM_BYTES - _ITEM_OVERHEAD_BYTES - sum(len(text.encode()) for text in fixed)
+
+
+def _fresh_allowance() -> list[Action]:
+    # A caller's prompt starts a new run's allowance: the limits count from here.
+    return [TaskModel.run_turns.set(0), TaskModel.run_tokens.set(0), TaskModel.run_cost_usd.set(0)]
 
 
 def _chunks(items: Iterator[InteractionModel]) -> Iterator[list[NewInteraction]]:
