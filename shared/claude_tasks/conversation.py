@@ -40,15 +40,16 @@ def _add(turns: list[Turn], turn: Turn) -> None:
 
 
 def request_for(
-    task: Task, history: Iterable[Interaction], settings: Settings, claude_session_id: str
+    task: Task, history: Iterable[Interaction], settings: Settings, claude_session_id: str, deadline: float
 ) -> ClaudeRequest:
-    """The request answering the task's next pending prompt (which must exist)."""
+    """The request answering the task's next pending prompt (which must exist), to be answered by `deadline`."""
     return ClaudeRequest(
         conversation=conversation(history, task.pending_prompts[0]),
         model=task.model or settings.claude_model,
         system=task.system,
         max_tokens=task.max_tokens or settings.claude_max_tokens,
         claude_session_id=claude_session_id,
+        deadline=deadline,
     )
 
 

@@ -19,6 +19,7 @@ from claude_tasks.delivery import Delivery, GaveUp, MessageRejected, Outcome, Re
 from claude_tasks.domain import NewTask, Task, TaskLimits, TaskStatus
 from claude_tasks.errors import (
     InteractionSessionMismatch,
+    ItemTooLarge,
     PromptTooLarge,
     SessionNotActive,
     SessionNotFound,
@@ -27,8 +28,10 @@ from claude_tasks.errors import (
     TransientStoreError,
 )
 from claude_tasks.queue import TaskCreate, TaskQueue, TaskRun, task_message
+from claude_tasks.service import MAX_PROMPT_BYTES
 from claude_tasks.store import Store
 from claude_tasks.store.runs import Lease, LeaseRefused
+from claude_tasks.store.transitions import TooLarge
 from claude_tasks.turns import BackendFor, Turns, lease_seconds
 
 logger = Logger(child=True)
@@ -128,8 +131,12 @@ class TaskExecutor:
         return Outcome.SKIPPED
 
     def _create(self, message: TaskCreate) -> Task:
+        # The API's checks: a prompt too large for the task item would fail the write on every receive.
         if len(message.prompt) > self.settings.max_prompt_chars:
             raise MessageRejected(str(PromptTooLarge(len(message.prompt), self.settings.max_prompt_chars)))
+        size = len(message.prompt.encode())
+        if size > MAX_PROMPT_BYTES:
+            raise MessageRejected(str(TooLarge("the prompt", size, MAX_PROMPT_BYTES)))
         new = NewTask(
             prompt=message.prompt, model=message.model, system=message.system, limits=message.limits or TaskLimits()
         )
@@ -137,7 +144,7 @@ class TaskExecutor:
             return self.store.tasks.create(
                 message.owner, message.session_id, new, idempotency_key=message.idempotency_key
             )
-        except (SessionNotFound, SessionNotActive) as refused:
+        except (SessionNotFound, SessionNotActive, ItemTooLarge) as refused:
             raise MessageRejected(str(refused)) from refused
         except TransientStoreError as busy:
             raise RetryLater(str(busy)) from busy

@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from claude_tasks.audit import ConsistencyReport, consistency_report
 from claude_tasks.clock import iso_in, now_iso
+from claude_tasks.domain import TaskStatus
 from claude_tasks.queue import TaskQueue
 from claude_tasks.store import Store
 
@@ -53,10 +54,20 @@ class Janitor:
     def requeue_stuck(self) -> int:
         """Send `task.run` again for queued tasks nobody took and running tasks whose lease expired.
 
-        A duplicate message is harmless: the worker's lease makes the second delivery a no-op.
+        A queued task with `attempts` was given back by a worker after a retryable error, and
+        its own message reappears once the queue's visibility timeout (`lease_seconds`) ends:
+        it is re-queued only when left untouched longer than that. A duplicate message is
+        harmless (the worker's lease makes the second delivery a no-op), but each one is a
+        receive of its own, so the janitor does not multiply them.
         """
-        queued_before = iso_in(-self._store.settings.requeue_after_s)
-        stuck = list(self._store.tasks.stuck(queued_before, now_iso()))
+        settings = self._store.settings
+        queued_before = iso_in(-settings.requeue_after_s)
+        released_before = iso_in(-settings.lease_seconds)
+        stuck = [
+            task
+            for task in self._store.tasks.stuck(queued_before, now_iso())
+            if task.status is not TaskStatus.QUEUED or task.attempts == 0 or task.updated_at < released_before
+        ]
         return sum(1 for task in stuck if self._queue.send_run(task.task_id, task.session_id))
 
 

@@ -7,11 +7,12 @@ queue by pipelines). Both are validated with these models at the worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 from claude_tasks.aws import make_client
 from claude_tasks.config import Settings
@@ -21,6 +22,20 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 logger = Logger(child=True)
+
+
+MAX_MODEL_CHARS = 128
+MAX_SYSTEM_BYTES = 50_000
+
+
+def _at_most_bytes(limit: int) -> Callable[[str], str]:
+    # Its UTF-8 size, not its length, counts toward the item's limit.
+    def check(value: str) -> str:
+        if len(value.encode()) > limit:
+            raise ValueError(f"must be at most {limit} bytes in UTF-8")
+        return value
+
+    return check
 
 
 class _Message(BaseModel):
@@ -41,10 +56,14 @@ class TaskCreate(_Message):
     type: Literal["task.create"] = "task.create"
     session_id: str = Field(min_length=1, max_length=64)
     owner: str = Field(min_length=1, max_length=256)
+    # The prompt's limits are configured (`max_prompt_chars`): the worker checks them, as the API does.
     prompt: str = Field(min_length=1)
     idempotency_key: str = Field(min_length=1, max_length=256)
-    model: str | None = None
-    system: str | None = None
+    # The API's bounds: both are stored in the task item, under DynamoDB's 400 KB.
+    model: str | None = Field(None, min_length=1, max_length=MAX_MODEL_CHARS)
+    system: Annotated[str, AfterValidator(_at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
+        None, max_length=MAX_SYSTEM_BYTES
+    )
     limits: TaskLimits | None = None
 
 

@@ -9,6 +9,7 @@ so Claude is never asked twice for one turn.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
@@ -31,8 +32,9 @@ BackendFor = Callable[[str], ClaudeBackend]
 # A lease ends this long after its invocation can last: the worker's Lambda cannot outlive its
 # timeout, so a redelivery after a crash finds the lease expired and takes the task over.
 LEASE_GRACE_S = 30.0
-# Another turn starts only if the invocation has Claude's timeout plus this much left.
-TURN_MARGIN_S = 10.0
+# A Claude call's deadline comes this long before the invocation ends: time to record its
+# answer, or to give the task back when it failed.
+CALL_MARGIN_S = 10.0
 # Follow-ups arriving faster than a turn's write can land are not a real workload.
 RECORD_ATTEMPTS = 5
 
@@ -40,6 +42,12 @@ RECORD_ATTEMPTS = 5
 def lease_seconds(settings: Settings, delivery: Delivery) -> float:
     """How long a lease taken or renewed now should last: to the invocation's end plus a grace."""
     return min(float(settings.lease_seconds), delivery.remaining_s() + LEASE_GRACE_S)
+
+
+def call_budget(settings: Settings, delivery: Delivery) -> float:
+    """The longest a Claude call started now may take, retries included (its deadline is enforced):
+    Claude's timeout, cut short to end `CALL_MARGIN_S` before the invocation does."""
+    return min(settings.claude_timeout_s, delivery.remaining_s() - CALL_MARGIN_S)
 
 
 class Turns:
@@ -60,12 +68,15 @@ class Turns:
         first = True
         while True:
             task = self.held(task_id, lease)
-            if not first and delivery.remaining_s() < self._settings.claude_timeout_s + TURN_MARGIN_S:
+            budget = call_budget(self._settings, delivery)
+            # The first turn runs with what time there is; a later one only if a full-length call fits.
+            if not first and budget < self._settings.claude_timeout_s:
                 return self._hand_off(task, lease)
             ended = self._end_without_turn(task, lease)
             if ended is not None:
                 return ended
-            status = self._turn(task, lease.renewed(lease_seconds(self._settings, delivery)))
+            deadline = time.monotonic() + budget
+            status = self._turn(task, lease.renewed(lease_seconds(self._settings, delivery)), deadline)
             if status is not TaskStatus.RUNNING:
                 return Outcome(status.value)
             first = False
@@ -81,19 +92,29 @@ class Turns:
         if not task.pending_prompts:
             self._store.runs.end(task, lease, TaskStatus.SUCCEEDED)
             return Outcome.SUCCEEDED
+        if task.attempts >= self._settings.max_receive_count:
+            return self._give_up(task, lease)
         reason = exhausted_before_turn(task)
         if reason is not None:
             self._store.runs.end(task, lease, TaskStatus.EXHAUSTED, reason)
             return Outcome.EXHAUSTED
         return None
 
-    def _turn(self, task: Task, lease: Lease) -> TaskStatus:
+    def _give_up(self, task: Task, lease: Lease) -> Outcome:
+        # `attempts` counts retryable failures and takeovers of runs that died. Invocations killed
+        # mid-call, each re-queued by the janitor, are seen by no SQS receive count: this ends them.
+        reason = f"the run did not finish {task.attempts} times (worker timeout, crash or retryable error)"
+        self._store.runs.fail(task, lease, reason)
+        logger.warning("task failed", extra={"reason": reason})
+        return Outcome.FAILED
+
+    def _turn(self, task: Task, lease: Lease, deadline: float) -> TaskStatus:
         # The first run mints the task's Claude session id; the turn's write claims it.
         claude_session_id = task.claude_session_id or new_id()
         claim = None if task.claude_session_id else claude_session_id
         # A new task has no history: skip the read (a round trip per record of a busy batch).
         history = self._store.interactions.all(task.task_id) if task.interaction_count else []
-        request = request_for(task, history, self._settings, claude_session_id)
+        request = request_for(task, history, self._settings, claude_session_id, deadline)
         reply = self._backend_for(task.backend or self._settings.claude_backend).complete(request)
         return self._record(task, lease, task.pending_prompts[0], reply, claim)
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from claude_tasks import aws
 from claude_tasks.claude import ClaudeRequest, FatalClaudeError, RetryableClaudeError, Turn, clear_backends, get_backend
 from claude_tasks.claude.anthropic_backend import AnthropicBackend
 from claude_tasks.claude.bedrock_backend import BedrockBackend
@@ -190,6 +194,42 @@ def test_anthropic_timeout_is_retryable(stub: AnthropicStub, make_anthropic: Ant
     assert len(stub.requests) == 2
 
 
+def _due_in(seconds: float) -> ClaudeRequest:
+    return replace(REQUEST, deadline=time.monotonic() + seconds)
+
+
+def test_anthropic_deadline_bounds_the_whole_call_across_sdk_retries(
+    stub: AnthropicStub, make_anthropic: AnthropicFactory
+) -> None:
+    # Given a server that never answers, a 5 s read timeout and two SDK retries (15 s and more in all)
+    stub.script(*[Hang(10)] * 3)
+    started = time.monotonic()
+    # When / Then a call due in 0.5 s ends then, retryable, saying so
+    with pytest.raises(RetryableClaudeError, match="timed out after 0.5 s"):
+        make_anthropic(timeout_s=5.0, max_retries=2).complete(_due_in(0.5))
+    assert time.monotonic() - started < 1.5
+
+
+def test_anthropic_mid_stream_retries_stop_at_the_deadline(
+    stub: AnthropicStub, make_anthropic: AnthropicFactory
+) -> None:
+    # Given streams that always break off, and a call due before our first back-off ends
+    stub.script(*[MidStreamError("overloaded_error")] * 5)
+    # When the call runs out of time
+    with pytest.raises(RetryableClaudeError, match="timed out"):
+        make_anthropic().complete(_due_in(0.3))
+    # Then no stream was started after the deadline
+    time.sleep(0.5)
+    assert len(stub.requests) == 1
+
+
+def test_anthropic_call_past_its_deadline_sends_nothing(stub: AnthropicStub, make_anthropic: AnthropicFactory) -> None:
+    # Given / When / Then a call whose deadline already passed is retryable and never reaches the API
+    with pytest.raises(RetryableClaudeError, match="timed out"):
+        make_anthropic().complete(_due_in(-1.0))
+    assert stub.requests == []
+
+
 def test_anthropic_key_may_be_stored_as_json(
     stub: AnthropicStub, make_anthropic: AnthropicFactory, secrets: Any
 ) -> None:
@@ -282,6 +322,43 @@ def test_bedrock_errors_are_classified(
     # When / Then the error has the right retryability and names the code
     with pytest.raises(error, match=f"bedrock {code}: boom"):
         backend.complete(REQUEST)
+
+
+def test_bedrock_call_past_its_deadline_is_retryable_and_not_sent(bedrock: tuple[BedrockBackend, Stubber]) -> None:
+    # Given / When / Then (the Stubber holds no response: a sent call would fail otherwise)
+    backend, _ = bedrock
+    with pytest.raises(RetryableClaudeError, match="bedrock: timed out"):
+        backend.complete(_due_in(-1.0))
+
+
+def test_bedrock_client_bounds_one_call_by_claudes_timeout() -> None:
+    # Given a 40 s Claude timeout
+    backend = BedrockBackend(Settings(region="us-east-1", aws_endpoint_url=None, claude_timeout_s=40))
+    # When its client is built
+    config = backend.client.meta.config
+    # Then a read waits at most that long, and botocore tries the call at most twice
+    assert (config.read_timeout, config.connect_timeout) == (40, 5)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+
+
+def test_backends_make_their_aws_clients_through_the_shared_factory(
+    stub: AnthropicStub, make_anthropic: AnthropicFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the service's client factory (thread-safe: it holds a lock), watched
+    made: list[str] = []
+
+    def watched(service: str, settings: Settings, config: Config | None = None) -> Any:
+        made.append(service)
+        return aws.make_client(service, settings, config=config)
+
+    monkeypatch.setattr("claude_tasks.claude.anthropic_backend.make_client", watched)
+    monkeypatch.setattr("claude_tasks.claude.bedrock_backend.make_client", watched)
+    # When each backend builds its clients
+    make_anthropic().complete(REQUEST)
+    client = BedrockBackend(Settings(region="us-east-1", aws_endpoint_url=None, claude_timeout_s=40)).client
+    # Then both went through it, and the factory kept Bedrock's own configuration
+    assert made == ["secretsmanager", "bedrock-runtime"]
+    assert client.meta.config.read_timeout == 40
 
 
 def test_offline_is_deterministic_free_and_says_it_is_offline() -> None:

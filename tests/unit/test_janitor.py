@@ -74,6 +74,21 @@ def test_stuck_tasks_are_requeued(janitor: Janitor, settings: Settings, task_fac
     assert _queued_task_ids(settings) == sorted([queued.task_id, expired.task_id])
 
 
+def test_a_task_given_back_after_an_error_is_left_to_its_own_message(
+    janitor: Janitor, settings: Settings, task_factory
+) -> None:
+    # Given two tasks a worker gave back after a retryable error (attempt counted): one lately,
+    # its SQS message due again when the visibility timeout (`lease_seconds`) ends, and one long ago
+    recent, lost = task_factory(), task_factory()
+    _age(TaskModel, recent.task_id, hours=(settings.requeue_after_s + 60) / 3600, attempts=1)
+    _age(TaskModel, lost.task_id, hours=(settings.lease_seconds + 60) / 3600, attempts=1)
+    # When the janitor runs
+    requeued = janitor.requeue_stuck()
+    # Then only the one whose message should have come back by now is sent again
+    assert requeued == 1
+    assert _queued_task_ids(settings) == [lost.task_id]
+
+
 def test_the_report_is_published_as_metrics(janitor: Janitor, session_factory, capsys) -> None:
     # Given one orphaned session
     session_factory()

@@ -11,12 +11,12 @@ import threading
 import time
 
 import anthropic
-import boto3
 from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
+from claude_tasks.aws import make_client
 from claude_tasks.claude.base import (
     ClaudeError,
     ClaudeReply,
@@ -25,6 +25,7 @@ from claude_tasks.claude.base import (
     RetryableClaudeError,
     Turn,
 )
+from claude_tasks.claude.deadline import stopped, time_left, within
 from claude_tasks.claude.pricing import cost_usd
 from claude_tasks.config import Settings
 from claude_tasks.domain import Usage
@@ -58,14 +59,18 @@ class AnthropicBackend:
         """Stream one reply to the request's conversation.
 
         Raises `RetryableClaudeError` for 429, 5xx/529 overload (after the SDK's own
-        retries), mid-stream overload (after ours), timeouts and connection errors;
+        retries), mid-stream overload (after ours), timeouts and connection errors, and
+        when `request.deadline` passes (the whole call, every retry and read included);
         `FatalClaudeError` for 4xx request/auth errors, an unusable secret, and refusals.
         """
         client = self._sdk_client()
         messages = [_message_param(turn) for turn in request.conversation]
         started = time.monotonic()
         try:
-            message = self._stream(client, request, messages)
+            if request.deadline is None:
+                message = _stream(client, request, messages, threading.Event())
+            else:
+                message = within(self.name, request.deadline, lambda stop: _stream(client, request, messages, stop))
         except anthropic.APIError as err:
             raise _claude_error(err) from err
         if message.stop_reason == "refusal":
@@ -86,16 +91,6 @@ class AnthropicBackend:
             cost_usd=cost_usd(message.model, usage),
         )
 
-    def _stream(self, client: anthropic.Anthropic, request: ClaudeRequest, messages: list[MessageParam]) -> Message:
-        for attempt in range(1, _STREAM_ATTEMPTS):
-            try:
-                return _stream_once(client, request, messages)
-            except anthropic.APIStatusError as err:
-                if not _is_mid_stream_retryable(err):
-                    raise
-            time.sleep(_STREAM_BACKOFF_S * attempt)
-        return _stream_once(client, request, messages)
-
     def _sdk_client(self) -> anthropic.Anthropic:
         with self._lock:
             api_key = self._fetch_api_key()
@@ -111,10 +106,7 @@ class AnthropicBackend:
 
     def _fetch_api_key(self) -> str:
         if self._secrets is None:
-            sm = boto3.client(
-                "secretsmanager", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
-            )
-            self._secrets = SecretsProvider(boto3_client=sm)
+            self._secrets = SecretsProvider(boto3_client=make_client("secretsmanager", self._settings))
         secret_id = self._settings.anthropic_secret_id
         try:
             # Cached by Powertools for SECRET_MAX_AGE_S: one Secrets Manager call per container per 5 min.
@@ -127,11 +119,36 @@ class AnthropicBackend:
         return _api_key_from(value, secret_id)
 
 
-def _stream_once(client: anthropic.Anthropic, request: ClaudeRequest, messages: list[MessageParam]) -> Message:
+def _stream(
+    client: anthropic.Anthropic, request: ClaudeRequest, messages: list[MessageParam], stop: threading.Event
+) -> Message:
+    """The streamed reply; a stream that broke off with a retryable error event is tried again.
+
+    Ends early, with `DeadlinePassed`, once `stop` is set.
+    """
+    for attempt in range(1, _STREAM_ATTEMPTS + 1):
+        try:
+            return _stream_once(client, request, messages, stop)
+        except anthropic.APIStatusError as err:
+            if attempt == _STREAM_ATTEMPTS or not _is_mid_stream_retryable(err):
+                raise
+        if stop.wait(_STREAM_BACKOFF_S * attempt):
+            break
+    raise stopped("anthropic")
+
+
+def _stream_once(
+    client: anthropic.Anthropic, request: ClaudeRequest, messages: list[MessageParam], stop: threading.Event
+) -> Message:
     system = request.system if request.system else anthropic.omit
+    # Bounds each read (and each of the SDK's retries) by the time left; the deadline bounds the whole.
+    timeout = anthropic.NOT_GIVEN if request.deadline is None else max(time_left(request.deadline), 0.001)
     with client.messages.stream(
-        model=request.model, max_tokens=request.max_tokens, messages=messages, system=system
+        model=request.model, max_tokens=request.max_tokens, messages=messages, system=system, timeout=timeout
     ) as stream:
+        for _event in stream:
+            if stop.is_set():  # the deadline passed: leaving the block closes the stream
+                raise stopped("anthropic")
         return stream.get_final_message()
 
 

@@ -27,7 +27,10 @@ class ClaudeRequest:
     """What to send: the conversation so far, ending with the user turn to answer.
 
     `claude_session_id` is our UUID for Claude's conversation; backends that keep
-    state (Claude Code) resume by it, stateless ones just hand it back.
+    state (Claude Code) resume by it, stateless ones just hand it back. `deadline` is
+    the `time.monotonic()` value by which the call must have returned, retries and all
+    (a backend that calls out raises `RetryableClaudeError` then); None bounds only
+    each attempt, by the client's own timeout.
     """
 
     conversation: Sequence[Turn]
@@ -35,6 +38,7 @@ class ClaudeRequest:
     system: str | None
     max_tokens: int
     claude_session_id: str
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         # Every backend would reject these anyway, but later and with a vaguer message.

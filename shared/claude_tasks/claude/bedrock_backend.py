@@ -10,11 +10,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from claude_tasks.aws import make_client
 from claude_tasks.claude.base import (
     ClaudeError,
     ClaudeReply,
@@ -22,6 +22,7 @@ from claude_tasks.claude.base import (
     FatalClaudeError,
     RetryableClaudeError,
 )
+from claude_tasks.claude.deadline import within
 from claude_tasks.claude.pricing import cost_usd
 from claude_tasks.config import Settings
 from claude_tasks.domain import Usage
@@ -44,7 +45,7 @@ _REFUSALS = frozenset({"content_filtered", "guardrail_intervened"})
 
 
 class BedrockBackend:
-    """Calls Converse once per request; botocore's standard retry mode absorbs brief throttling."""
+    """Calls Converse once per request; botocore's standard retry mode absorbs a brief throttle."""
 
     name = "bedrock"
 
@@ -58,26 +59,15 @@ class BedrockBackend:
         """The `bedrock-runtime` client, built on first use (no AWS call at construction)."""
         with self._lock:
             if self._client is None:
-                config = Config(
-                    connect_timeout=5,
-                    # Claude's own timeout, so a stuck call ends before the worker Lambda does.
-                    read_timeout=self._settings.claude_timeout_s,
-                    retries={"mode": "standard", "max_attempts": 3},
-                )
-                self._client = boto3.client(
-                    "bedrock-runtime",
-                    region_name=self._settings.region,
-                    endpoint_url=self._settings.aws_endpoint_url,
-                    config=config,
-                )
+                self._client = make_client("bedrock-runtime", self._settings, config=client_config(self._settings))
             return self._client
 
     def complete(self, request: ClaudeRequest) -> ClaudeReply:
         """Send the conversation to Converse and return its text reply.
 
-        Raises `RetryableClaudeError` for throttling, unavailability, timeouts and
-        connection errors; `FatalClaudeError` for validation, access and other
-        client errors, and when the reply was filtered or blocked by a guardrail.
+        Raises `RetryableClaudeError` for throttling, unavailability, timeouts, connection
+        errors and when `request.deadline` passes; `FatalClaudeError` for validation, access
+        and other client errors, and when the reply was filtered or blocked by a guardrail.
         """
         messages: list[MessageTypeDef] = [
             {"role": turn.role, "content": [{"text": turn.content}]} for turn in request.conversation
@@ -85,16 +75,31 @@ class BedrockBackend:
         started = time.monotonic()
         # Omitted rather than empty: Converse documents no meaning for an empty system list.
         system: dict[str, Any] = {"system": [{"text": request.system}]} if request.system else {}
-        try:
-            response = self.client.converse(
-                modelId=request.model,
-                messages=messages,
-                inferenceConfig={"maxTokens": request.max_tokens},
-                **system,
+        client = self.client
+
+        def converse(_stop: threading.Event | None = None) -> ConverseResponseTypeDef:
+            return client.converse(
+                modelId=request.model, messages=messages, inferenceConfig={"maxTokens": request.max_tokens}, **system
             )
+
+        try:
+            response = converse() if request.deadline is None else within(self.name, request.deadline, converse)
         except (ClientError, BotoCoreError) as err:
             raise _claude_error(err) from err
         return _reply(request, response, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def client_config(settings: Settings) -> Config:
+    """The client's bounds: `claude_timeout_s` per read (a Converse reply is one read) and one retry.
+
+    The retry rides out a brief throttle; the request's deadline, enforced around the
+    call, keeps the attempts together inside the worker's invocation.
+    """
+    return Config(
+        connect_timeout=min(5.0, settings.claude_timeout_s),
+        read_timeout=settings.claude_timeout_s,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
 
 
 def _reply(request: ClaudeRequest, response: ConverseResponseTypeDef, *, duration_ms: int) -> ClaudeReply:

@@ -72,15 +72,23 @@ class RunRepository:
     def lease(self, task_id: str, session_id: str, lease: Lease) -> None:
         """Take the task: `queued` with prompts pending, or `running` under an expired lease → `running`.
 
-        Raises `LeaseRefused` (finished, live lease, nothing pending), `TaskNotFound`,
-        `InteractionSessionMismatch` (the task is not in `session_id`), `TransientStoreError`.
+        Taking over an expired lease also adds 1 to `attempts`: the run before it died without
+        giving the task back (a crash or a timeout), and counting it lets the worker give up on
+        a run that keeps dying. Raises `LeaseRefused` (finished, live lease, nothing pending),
+        `TaskNotFound`, `InteractionSessionMismatch` (the task is not in `session_id`), `TransientStoreError`.
         """
-        write = TaskWrite(task_id, session_id)
         now = now_iso()
-        write.extra.append(
-            ((TaskModel.status == TaskStatus.QUEUED.value) & (_PENDING_COUNT > 0))
-            | ((TaskModel.status == TaskStatus.RUNNING.value) & (TaskModel.lease_expires_at < now))
-        )
+        queued = (TaskModel.status == TaskStatus.QUEUED.value) & (_PENDING_COUNT > 0)
+        old = self._take(TaskWrite(task_id, session_id, extra=[queued]), lease)
+        if old is not None and old.get("status") == TaskStatus.RUNNING.value and _expired(old, now):
+            expired = (TaskModel.status == TaskStatus.RUNNING.value) & (TaskModel.lease_expires_at < now)
+            takeover = TaskWrite(task_id, session_id, actions=[TaskModel.attempts.add(1)], extra=[expired])
+            old = self._take(takeover, lease)
+        if old is not None:
+            raise LeaseRefused(_refusal(task_id, old))
+
+    def _take(self, write: TaskWrite, lease: Lease) -> ItemView | None:
+        """Commit `write` as a lease; None when it took, else the task as it was when only its own condition failed."""
         write.actions += [
             TaskModel.status.set(TaskStatus.RUNNING.value),
             TaskModel.lease_id.set(lease.lease_id),
@@ -94,8 +102,9 @@ class RunRepository:
             old = cancelled.item("task")
             error = write.explain(old)
             if isinstance(error, ConcurrentUpdate):  # only the lease condition failed
-                raise LeaseRefused(_refusal(task_id, old or {})) from cancelled
+                return old or {}
             raise error from cancelled
+        return None
 
     def record(self, task: Task, lease: Lease, turn: TurnRecord) -> None:
         """Write the turn's user + assistant interactions, remove the answered prompt, add usage, set status.
@@ -207,6 +216,11 @@ def _end(status: TaskStatus, reason: str | None) -> list[Action]:
     if reason is not None:
         actions.append(TaskModel.error.set(reason))
     return actions
+
+
+def _expired(old: ItemView, now: str) -> bool:
+    expires_at = old.get("lease_expires_at")
+    return isinstance(expires_at, str) and expires_at < now
 
 
 def _refusal(task_id: str, old: ItemView) -> str:

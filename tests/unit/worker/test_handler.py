@@ -1,10 +1,11 @@
-"""The worker's entry point: cheap to import, logs correlated per record, hands long runs on in time."""
+"""The worker's entry point: cheap to import, logs correlated per record, bounds each call, hands long runs on."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -12,6 +13,7 @@ import pytest
 
 from claude_tasks.domain import TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.turns import CALL_MARGIN_S
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker, failed_ids
 from tests.unit.worker.conftest import MakeTask, Run
@@ -66,3 +68,20 @@ def test_a_run_short_of_time_hands_its_remaining_prompts_to_a_new_message(
     sqs = boto3.client("sqs", region_name=worker.settings.region)
     (message,) = sqs.receive_message(QueueUrl=worker.settings.task_queue_url)["Messages"]
     assert json.loads(message["Body"]) == {"type": "task.run", "task_id": task.task_id, "session_id": task.session_id}
+
+
+@pytest.mark.parametrize(("remaining_s", "budget_s"), [(150.0, 120.0), (60.0, 60.0 - CALL_MARGIN_S)])
+def test_each_claude_call_is_due_before_the_invocation_ends(
+    worker: Worker, store: Store, make_task: MakeTask, run: Run, remaining_s: float, budget_s: float
+) -> None:
+    # Given a 120 s Claude timeout
+    claude = ScriptedClaude()
+    worker.use(claude, claude_timeout_s=120.0)
+    task = make_task()
+    # When the worker runs the task with `remaining_s` of its invocation left
+    started = time.monotonic()
+    run(task, remaining_s=remaining_s)
+    # Then the call was due after Claude's timeout, or earlier, to leave time for the write
+    (request,) = claude.requests
+    assert request.deadline is not None
+    assert request.deadline - started == pytest.approx(budget_s, abs=1.0)

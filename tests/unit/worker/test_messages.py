@@ -89,3 +89,38 @@ def test_a_task_create_with_a_prompt_over_the_limit_is_rejected(
     assert len(failed_ids(response)) == 1
     assert any("the limit is 20" in r.__dict__.get("reason", "") for r in caplog.records)
     assert counts()["tasks"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"prompt": "\N{GRINNING FACE}" * 30_000}, "would be 120000 bytes in UTF-8; the limit is 100000"),
+        ({"system": "\N{GRINNING FACE}" * 12_501}, "system: Value error, must be at most 50000 bytes in UTF-8"),
+        ({"model": "m" * 129}, "model: String should have at most 128 characters"),
+    ],
+)
+def test_a_task_create_too_large_for_the_task_item_is_rejected_saying_why(
+    run: Run,
+    claude: ScriptedClaude,
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+    fields: dict[str, str],
+    reason: str,
+) -> None:
+    # Given a pipeline's task.create whose prompt, system or model is within the character limit but too large
+    body = {
+        "type": "task.create",
+        "session_id": session.session_id,
+        "owner": session.owner,
+        "prompt": "p",
+        "idempotency_key": "k",
+        **fields,
+    }
+    # When the worker receives it
+    response = run(body=body)
+    # Then it is rejected as a message (not an error retried until the DLQ), saying why; nothing was created
+    assert len(failed_ids(response)) == 1
+    (logged,) = [r for r in caplog.records if r.getMessage() == "record not acknowledged"]
+    assert logged.__dict__["kind"] == "MessageRejected" and reason in logged.__dict__["reason"]
+    assert counts()["tasks"] == 0
+    assert claude.requests == []
