@@ -207,7 +207,8 @@ def test_anthropic_deadline_bounds_the_whole_call_across_sdk_retries(
     # When / Then a call due in 0.5 s ends then, retryable, saying so
     with pytest.raises(RetryableClaudeError, match="timed out after 0.5 s"):
         make_anthropic(timeout_s=5.0, max_retries=2).complete(_due_in(0.5))
-    assert time.monotonic() - started < 1.5
+    # Far below the 15 s the retries alone would take; generous for a loaded CI machine
+    assert time.monotonic() - started < 5.0
 
 
 def test_anthropic_mid_stream_retries_stop_at_the_deadline(

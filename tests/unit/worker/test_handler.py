@@ -81,7 +81,9 @@ def test_each_claude_call_is_due_before_the_invocation_ends(
     # When the worker runs the task with `remaining_s` of its invocation left
     started = time.monotonic()
     run(task, remaining_s=remaining_s)
+    finished = time.monotonic()
     # Then the call was due after Claude's timeout, or earlier, to leave time for the write
+    # (bounded by when the run started and ended, not by a tolerance a loaded machine can exceed)
     (request,) = claude.requests
     assert request.deadline is not None
-    assert request.deadline - started == pytest.approx(budget_s, abs=1.0)
+    assert started + budget_s <= request.deadline <= finished + budget_s
