@@ -46,11 +46,22 @@ class Unauthenticated(Exception):
     """The request carries no principal: API Gateway's authorizer did not run or put none in the context."""
 
 
+# RFC 9110's reason phrases, fixed here: `HTTPStatus.phrase` changed in Python 3.13 (422 "Unprocessable
+# Entity" -> "Unprocessable Content", 413 -> "Content Too Large"), and the Lambda runtime (3.13) and a
+# developer's Python must produce the same responses and the same OpenAPI document.
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def title(status: int) -> str:
+    """The problem's `title`: the status's RFC 9110 reason phrase, whatever the Python version."""
+    return _TITLES.get(status) or HTTPStatus(status).phrase
+
+
 def problem(status: int, kind: str, detail: str, errors: list[FieldError] | None = None) -> Response[str]:
     """A problem response; `kind` names its type (`urn:claude-tasks:problem:<kind>`)."""
     body = Problem(
         type=f"urn:claude-tasks:problem:{kind}",
-        title=HTTPStatus(status).phrase,
+        title=title(status),
         status=status,
         detail=detail,
         errors=errors,
@@ -160,7 +171,7 @@ def documented(
     responses: dict[int, OpenAPIResponse] = {success: ok}
     for status in sorted({*errors, *ALWAYS} - ({401} if public else set())):
         responses[status] = {
-            "description": HTTPStatus(status).phrase,
+            "description": title(status),
             "content": {PROBLEM_JSON: {"model": Problem}},
         }
         if status == 503:
