@@ -20,7 +20,7 @@ SAM_STAMP := $(SAM_VENV)/.stamp
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(SAM_VENV)/bin/sam
 
-.PHONY: help venv tools dev test lint lint-ruff lint-format lint-mypy lint-template build bench clean distclean
+.PHONY: help venv tools dev test test-py313 lint lint-ruff lint-format lint-mypy lint-template build bench clean distclean
 
 help:
 	@echo "make dev      run the whole service locally (http://127.0.0.1:3000)"
@@ -55,6 +55,18 @@ test: $(VENV_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
 
+# The Lambda runtime is python3.13 and the default interpreter here 3.11: CI runs the suite on both.
+VENV313 := .venv313
+$(VENV313)/.stamp: pyproject.toml
+	$(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV313)/bin/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+test-py313: $(VENV313)/.stamp
+	$(VENV313)/bin/python --version
+	$(VENV313)/bin/pytest -q
+
 # Independent checks: `make -k lint` runs every one of them and then fails if any did.
 lint: lint-ruff lint-format lint-mypy lint-template
 
@@ -85,4 +97,4 @@ clean:
 	find . -path ./.venv -prune -o -path ./.tools -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) .tools
+	rm -rf $(VENV) $(VENV313) .tools
