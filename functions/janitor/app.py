@@ -20,7 +20,7 @@ janitor = Janitor(Store(settings), TaskQueue(settings))
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # no report data in X-Ray
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Run every duty once; returns what was done."""
