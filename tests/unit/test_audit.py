@@ -72,3 +72,39 @@ def test_the_audit_finds_each_kind_of_violation(store: Store, session_factory, t
         ("unclaimed_claude_session_id", "twin-b"),
     }
     assert (report.total_tasks, report.tasks_with_valid_session, report.shared_claude_session_ids) == (4, 3, 1)
+
+
+def test_writes_made_between_the_audits_scans_are_not_violations(store: Store, session_factory, task_factory) -> None:
+    # Given a session with a task that has one turn
+    session = session_factory()
+    busy = task_factory(session)
+    store.interactions.append(busy, busy.session_id, NewInteraction(role=Role.USER, content="hi"))
+    fired: set[str] = set()
+
+    def traffic(params: dict[str, object], **_: object) -> None:
+        """Ordinary writes through the store, made just before the audit's first page of a table."""
+        table = str(params["TableName"])
+        if table in fired:
+            return
+        fired.add(table)
+        if table == TaskModel.Meta.table_name:  # after the sessions scan: new tasks, a new session
+            task_factory(session)
+            task_factory()
+        elif table == InteractionModel.Meta.table_name:  # after the tasks scan: a turn, and a new task with one
+            store.interactions.append(
+                store.tasks.get("alice", busy.task_id),
+                busy.session_id,
+                NewInteraction(role=Role.ASSISTANT, content="hello"),
+            )
+            late = task_factory(session)
+            store.interactions.append(late, late.session_id, NewInteraction(role=Role.USER, content="late"))
+
+    for model in (TaskModel, InteractionModel):
+        model._get_connection().connection.client.meta.events.register("before-parameter-build.dynamodb.Scan", traffic)
+    # When the audit runs while those writes land between its scans
+    report = consistency_report(page_size=1)
+    # Then the writes did happen during its scans, and it reports no violation
+    assert fired == {TaskModel.Meta.table_name, InteractionModel.Meta.table_name}
+    assert report.violations == []
+    # And the store is indeed consistent at rest
+    assert consistency_report().violations == []
