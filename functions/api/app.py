@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import openapi
 import problems
 from routes import admin, sessions, tasks
-from routes.params import refusal
+from routes.params import refusal, with_json_content_type
 
 logger = Logger()
 tracer = Tracer()
@@ -44,10 +44,11 @@ def openapi_document() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+# Responses and errors hold prompts, replies and reports: none of it goes to X-Ray.
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = refusal(event)
     if refused is not None:
         return problems.as_lambda_response(refused)
-    return app.resolve(event, context)
+    return app.resolve(with_json_content_type(event), context)

@@ -20,7 +20,8 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 DESCRIPTION = (
     "Run Claude on tasks: open a session for a project, queue tasks (prompts) in it, and read back the "
     "interactions the worker writes. Every call but this document needs a JWT (`Authorization: Bearer ...`); "
-    "errors are RFC 9457 `application/problem+json`."
+    "errors are RFC 9457 `application/problem+json`, except 401, which API Gateway answers itself "
+    '(`application/json` `{"message": "Unauthorized"}`).'
 )
 
 

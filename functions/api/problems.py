@@ -3,12 +3,15 @@
 Domain errors map by kind (not found 404, conflict 409, invalid 422, too large
 413, forbidden 403, transient 503 with `Retry-After`); a bad cursor is 400.
 Request validation is 422 with the invalid fields, a body that is not JSON is
-400, no principal is 401, and anything unexpected is a logged 500 whose body
-says nothing about the code.
+400, and anything unexpected is a logged 500 whose body says nothing about the code.
+No principal is 401 in the shape API Gateway's JWT authorizer gives it
+(`application/json` `{"message": "Unauthorized"}`): the gateway answers almost every
+401, so the document describes that one and the function's own agrees with it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -37,6 +40,7 @@ _STATUS_BY_KIND = {
     "transient": 503,
 }
 _STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidCursor: 400}
+UNAUTHORIZED = {"message": "Unauthorized"}
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 logger = Logger(child=True)
@@ -67,13 +71,12 @@ def problem(status: int, kind: str, detail: str, errors: list[FieldError] | None
         errors=errors,
     )
     headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else {}
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
     return Response(status, PROBLEM_JSON, body.model_dump_json(exclude_none=True), headers)
 
 
 def unauthenticated() -> Response[str]:
-    return problem(401, "unauthenticated", "no authenticated principal in the request context")
+    """401 as API Gateway's JWT authorizer answers it, so a client meets one shape whoever refused it."""
+    return Response(401, "application/json", json.dumps(UNAUTHORIZED), {"WWW-Authenticate": "Bearer"})
 
 
 def as_lambda_response(response: Response[str]) -> dict[str, Any]:
@@ -170,6 +173,9 @@ def documented(
         }
     responses: dict[int, OpenAPIResponse] = {success: ok}
     for status in sorted({*errors, *ALWAYS} - ({401} if public else set())):
+        if status == 401:
+            responses[status] = _GATEWAY_401
+            continue
         responses[status] = {
             "description": title(status),
             "content": {PROBLEM_JSON: {"model": Problem}},
@@ -182,6 +188,27 @@ def documented(
 
 
 _HEADER_DOCS = {"Location": "The URL of the resource."}
+# What the deployed JWT authorizer sends (not problem+json: the gateway answers before any function runs).
+# `example` is valid OpenAPI, though Powertools' TypedDict does not list it.
+_GATEWAY_401 = cast(
+    OpenAPIResponse,
+    {
+        "description": 'No valid bearer token: API Gateway\'s own answer, `{"message": "Unauthorized"}`.',
+        "headers": {
+            "WWW-Authenticate": {"description": "The bearer challenge.", "schema": {"type": "string"}},
+        },
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"message": {"type": "string", "const": "Unauthorized"}},
+                    "required": ["message"],
+                },
+                "example": UNAUTHORIZED,
+            }
+        },
+    },
+)
 
 
 def _kind(error: DomainError) -> str:

@@ -10,6 +10,7 @@ import base64
 import json
 import math
 from collections.abc import Mapping
+from email.message import EmailMessage
 from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
@@ -54,10 +55,32 @@ def refusal(event: Mapping[str, Any]) -> Response[str] | None:
     """
     if principal(event) is None and not is_public(event):
         return unauthenticated()
-    content_type = str((event.get("headers") or {}).get("content-type", "")).strip().lower()
-    if event.get("body") and content_type and not content_type.startswith("application/json"):
+    content_type = str((event.get("headers") or {}).get("content-type", "")).strip()
+    if event.get("body") and content_type and not is_json_media_type(content_type):
         return unsupported_media_type()
     return _unreadable_body(event)
+
+
+def with_json_content_type(event: dict[str, Any]) -> dict[str, Any]:
+    """`event` with a JSON body's content type spelled `application/json`, the only spelling Powertools
+    parses as JSON (it compares a case-sensitive prefix; `application/merge-patch+json` would be refused)."""
+    headers = event.get("headers") or {}
+    if event.get("body") and is_json_media_type(str(headers.get("content-type", ""))):
+        event = {**event, "headers": {**headers, "content-type": "application/json"}}
+    return event
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """`application/json` or a `+json` suffix type (RFC 6839), whatever its parameters (`; charset=utf-8`).
+
+    The media type is compared whole: `application/jsonx` or `application/json-seq` is not JSON.
+    """
+    message = EmailMessage()
+    message["content-type"] = content_type
+    # The stdlib's header parser (RFC 2045 rules); it falls back to text/plain for a malformed value.
+    media_type = message.get_content_type()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or (subtype.endswith("+json") and subtype != "+json"))
 
 
 # Where json.loads stops (RecursionError) depends on the Python version (3.11 near 1000 levels,

@@ -52,7 +52,7 @@ def test_the_route_needs_a_principal(call: Call, task: Task, name: str) -> None:
     result = call(name, owner=None, path=_ids(name, task) or None)
     # Then
     assert result.status == 401
-    assert result.json()["status"] == 401
+    assert result.json() == {"message": "Unauthorized"}
 
 
 @pytest.mark.parametrize("name", WITH_IDS)

@@ -48,8 +48,9 @@ def test_create_session_without_a_principal_is_401_and_stores_nothing(call: Call
     result = call("create_session", owner=None)
     # Then
     assert result.status == 401
-    assert result.header("Content-Type") == PROBLEM_JSON
-    assert result.json()["type"] == "urn:claude-tasks:problem:unauthenticated"
+    # ... in the shape API Gateway's JWT authorizer gives (and the OpenAPI document describes)
+    assert result.header("Content-Type") == "application/json"
+    assert result.json() == {"message": "Unauthorized"}
     assert tables.counts()["sessions"] == 0
 
 
