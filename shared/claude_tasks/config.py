@@ -11,6 +11,30 @@ from functools import lru_cache
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Current Claude model ids on the Anthropic API (aliases and dated ids), newest families first. A Bedrock
+# deployment names its own (inference profile ids) in CLAUDE_MODELS.
+DEFAULT_MODELS = (
+    "claude-opus-5-5",
+    "claude-sonnet-5-5",
+    "claude-haiku-5-5",
+    "claude-fable-5-1",
+    "claude-mythos-5-1",
+    "claude-opus-5",
+    "claude-sonnet-5",
+    "claude-fable-5",
+    "claude-mythos-5",
+    "claude-opus-4-8",
+    "claude-opus-4-7",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+    "claude-opus-4-5",
+    "claude-opus-4-5-20251101",
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-5-20250929",
+    "claude-haiku-4-5",
+    "claude-haiku-4-5-20251001",
+)
+
 
 class Settings(BaseSettings):
     """Everything the functions read from their environment, and nothing else does."""
@@ -40,6 +64,14 @@ class Settings(BaseSettings):
     claude_timeout_s: float = Field(120.0, validation_alias="CLAUDE_TIMEOUT_S")
     anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
     anthropic_secret_id: str = Field("claude-tasks/anthropic-api-key", validation_alias="ANTHROPIC_SECRET_ID")
+    # What this deployment can run: a task naming anything else is refused at the API (422), not failed later.
+    enabled_backends: str = Field("anthropic,bedrock,offline", validation_alias="ENABLED_BACKENDS")
+    # False when no Anthropic API key was configured: `anthropic` tasks are refused with how to configure one.
+    anthropic_key_configured: bool = Field(True, validation_alias="ANTHROPIC_KEY_CONFIGURED")
+    # Comma-separated model ids a task may name; unset: DEFAULT_MODELS.
+    allowed_models: str | None = Field(None, validation_alias="CLAUDE_MODELS")
+    # The HMAC key that signs pagination cursors (the template's generated secret; the local stack's own).
+    cursor_secret: str = Field("local-cursor-key", validation_alias="CURSOR_SECRET")
 
     max_prompt_chars: int = Field(100_000, validation_alias="MAX_PROMPT_CHARS")
     project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
@@ -51,11 +83,23 @@ class Settings(BaseSettings):
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
     active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
 
-    @field_validator("aws_endpoint_url", "anthropic_base_url", "project_root", mode="before")
+    @field_validator("aws_endpoint_url", "anthropic_base_url", "project_root", "allowed_models", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # CloudFormation cannot omit a variable conditionally; an empty parameter means "not set".
         return None if value == "" else value
+
+    @property
+    def backends(self) -> frozenset[str]:
+        """The Claude backends this deployment offers."""
+        return frozenset(b.strip().lower() for b in self.enabled_backends.split(",") if b.strip())
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The model ids a task may name."""
+        if self.allowed_models is None:
+            return DEFAULT_MODELS
+        return tuple(m.strip() for m in self.allowed_models.split(",") if m.strip())
 
     @property
     def admins(self) -> frozenset[str]:

@@ -45,6 +45,15 @@ class SessionHasTasks(Conflict):
         super().__init__(f"session {session_id} still has {task_count} task(s): delete them first or pass cascade=true")
 
 
+class SessionHasRunningTasks(Conflict):
+    def __init__(self, session_id: str, task_ids: list[str]) -> None:
+        super().__init__(
+            f"session {session_id} has running task(s) {', '.join(sorted(task_ids))}: cancel them first "
+            "(POST /tasks/{id}/cancel), then delete the session"
+        )
+        self.task_ids = sorted(task_ids)
+
+
 class TaskStateConflict(Conflict):
     """The task is not in a state that allows the operation (e.g. deleting a running task)."""
 
@@ -103,6 +112,12 @@ class ItemTooLarge(DomainError):
 
 class Forbidden(DomainError):
     kind = "forbidden"
+
+
+class QueueUnavailable(DomainError):
+    """The task was saved, but its run message could not be sent: the same call may succeed later."""
+
+    kind = "transient"
 
 
 class TransientStoreError(DomainError):

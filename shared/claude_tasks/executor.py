@@ -27,6 +27,7 @@ from claude_tasks.errors import (
     TaskStateConflict,
     TransientStoreError,
 )
+from claude_tasks.offer import NotOffered, check_offered
 from claude_tasks.queue import TaskCreate, TaskQueue, TaskRun, task_message
 from claude_tasks.service import MAX_PROMPT_BYTES
 from claude_tasks.store import Store
@@ -137,6 +138,10 @@ class TaskExecutor:
         size = len(message.prompt.encode())
         if size > MAX_PROMPT_BYTES:
             raise MessageRejected(str(TooLarge("the prompt", size, MAX_PROMPT_BYTES)))
+        try:
+            check_offered(self.settings, None, message.model)
+        except NotOffered as refused:
+            raise MessageRejected(str(refused)) from refused
         new = NewTask(
             prompt=message.prompt, model=message.model, system=message.system, limits=message.limits or TaskLimits()
         )

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 from claude_tasks.aws import make_client
 from claude_tasks.config import Settings
-from claude_tasks.domain import TaskLimits
+from claude_tasks.offer import StrictLimits
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -39,7 +39,8 @@ def _at_most_bytes(limit: int) -> Callable[[str], str]:
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict, as the API's bodies: `"5"` is no number here either.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TaskRun(_Message):
@@ -64,7 +65,7 @@ class TaskCreate(_Message):
     system: Annotated[str, AfterValidator(_at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
         None, max_length=MAX_SYSTEM_BYTES
     )
-    limits: TaskLimits | None = None
+    limits: StrictLimits | None = None
 
 
 TaskMessage = Annotated[TaskRun | TaskCreate, Field(discriminator="type")]

@@ -2,7 +2,8 @@
 
 Responses reuse the domain records, so bookkeeping fields marked `exclude=True`
 (lease, version, run counters) appear neither in a response nor in the document.
-Request bodies forbid unknown fields, and `UpdateTaskBody` says which fields can never change.
+Request bodies forbid unknown fields and are strict (`true` or `"5"` is no number, `5` no string: the
+caller is told rather than the value coerced), and `UpdateTaskBody` says which fields can never change.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, Self, get_args
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from claude_tasks import paths
 from claude_tasks.audit import ConsistencyReport
 from claude_tasks.claude import BACKEND_NAMES
-from claude_tasks.domain import Interaction, NewTask, Page, Session, Task, TaskLimits, TaskStatus
+from claude_tasks.domain import Interaction, NewTask, Page, Session, Task, TaskStatus
+from claude_tasks.offer import StrictLimits
 
 __all__ = ["ConsistencyReport"]
 
@@ -96,7 +98,7 @@ Immutable = Annotated[SkipJsonSchema[object], AfterValidator(_immutable), Field(
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class CreateSessionBody(_Body):
@@ -116,7 +118,7 @@ class CreateTaskBody(_Body):
     model: str | None = Field(None, min_length=1, max_length=128)
     system: Annotated[str, AfterValidator(_at_most_bytes(50_000))] | None = Field(None, max_length=50_000)
     max_tokens: int | None = Field(None, ge=1, le=128_000)
-    limits: TaskLimits = Field(default_factory=TaskLimits)
+    limits: StrictLimits = Field(default_factory=StrictLimits)
     metadata: Metadata = Field(default_factory=dict)
 
     def to_new_task(self) -> NewTask:
@@ -149,7 +151,10 @@ class FollowUpBody(_Body):
 
 class ForkBody(_Body):
     prompt: str | None = Field(None, min_length=1, description="Without one, the fork is `succeeded`, nothing pending.")
-    session_id: UUID | None = Field(None, description="Another of the caller's sessions; default: the source's.")
+    # Not strict: Powertools validates the parsed body in Python mode, where a strict UUID takes no string.
+    session_id: Annotated[UUID, Strict(False)] | None = Field(
+        None, description="Another of the caller's sessions; default: the source's."
+    )
 
 
 class SessionView(Session):

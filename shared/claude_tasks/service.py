@@ -17,6 +17,7 @@ from claude_tasks import paths
 from claude_tasks.audit import ConsistencyReport, consistency_report
 from claude_tasks.domain import Interaction, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.errors import Forbidden, PromptTooLarge
+from claude_tasks.offer import check_offered
 from claude_tasks.queue import TaskQueue
 from claude_tasks.store import Store
 from claude_tasks.store.transitions import TooLarge
@@ -58,9 +59,11 @@ class TaskService:
 
         A replayed idempotency key returns the first task and, while it is still
         queued, sends its run again (the worker's lease makes a duplicate harmless;
-        a lost first send is recovered). Raises `PromptTooLarge`, `SessionNotFound`, `SessionNotActive`.
+        a lost first send is recovered). Raises `PromptTooLarge`, `NotOffered` (a backend or model this
+        deployment does not run), `SessionNotFound`, `SessionNotActive`.
         """
         self._check_prompt(new.prompt)
+        check_offered(self._settings, new.backend, new.model)
         task = self._store.tasks.create(owner, session_id, new, idempotency_key)
         if task.status == TaskStatus.QUEUED:
             self._enqueue(task)

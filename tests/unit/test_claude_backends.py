@@ -257,6 +257,17 @@ def test_anthropic_unusable_secret_is_fatal(
     assert stub.requests == []
 
 
+def test_anthropic_placeholder_secret_is_never_sent(
+    stub: AnthropicStub, make_anthropic: AnthropicFactory, secrets: Any
+) -> None:
+    # Given a deployment whose secret still holds the placeholder a stack without a key stores
+    secrets.put_secret_value(SecretId=SECRET_ID, SecretString="not-set")
+    # When / Then the task fails at once saying how to configure a key, and nothing reaches Anthropic
+    with pytest.raises(FatalClaudeError, match="no API key is configured.*put-secret-value"):
+        make_anthropic().complete(REQUEST)
+    assert stub.requests == []
+
+
 def test_anthropic_missing_secret_is_fatal(make_anthropic: AnthropicFactory, secrets: Any) -> None:
     # Given the secret does not exist
     secrets.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import uuid
 
 import pytest
@@ -14,14 +11,16 @@ from claude_tasks.errors import (
     ClaudeSessionTaken,
     InvalidCursor,
     ItemTooLarge,
+    SessionHasRunningTasks,
     SessionHasTasks,
     SessionNotFound,
     TaskNotFound,
     TaskStateConflict,
 )
-from claude_tasks.store import Store, TaskWrite
-from claude_tasks.store.models import TaskModel
-from tests.support.tables import counts
+from claude_tasks.store import Store, TaskWrite, cursor
+from claude_tasks.store.models import SessionModel, TaskModel
+from claude_tasks.store.runs import Lease
+from tests.support.tables import counts, task_count
 
 
 def test_a_session_with_tasks_is_kept_unless_cascade(store: Store, session_factory, task_factory) -> None:
@@ -139,10 +138,10 @@ def test_a_cascade_delete_goes_on_past_a_task_deleted_meanwhile(store: Store, se
 
 
 def _cursor(scope: str, key: dict[str, dict[str, str]]) -> str:
-    """A cursor made by hand the way `cursor.encode` makes one: right scope, any key."""
-    digest = hashlib.sha256(scope.encode()).hexdigest()[:24]
-    payload = json.dumps({"s": digest, "k": key}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    """A cursor signed by `cursor.encode` itself (it checks no key): right scope and signature, any key."""
+    made = cursor.encode(key, scope)
+    assert made is not None
+    return made
 
 
 def test_a_hand_made_interactions_cursor_with_a_wrongly_typed_seq_is_refused(store: Store, task_factory) -> None:
@@ -184,3 +183,83 @@ def test_a_write_that_would_outgrow_the_item_limit_is_item_too_large(store: Stor
     with pytest.raises(ItemTooLarge):
         store.tasks.commit(write)
     assert store.tasks.get("alice", task.task_id).system is None
+
+
+def test_patch_succeeds_when_a_worker_turn_bumps_the_version_between_read_and_write(store: Store, task_factory) -> None:
+    # Given a task, and another writer (a follow-up) committing just before the title change's write
+    task = task_factory()
+    client = store.connection.client
+    bumped: list[int] = []
+
+    def follow_up_first(**_: object) -> None:
+        if not bumped:
+            bumped.append(1)
+            store.transitions.follow_up("alice", task.task_id, "and then?")
+
+    client.meta.events.register_first("before-send.dynamodb.TransactWriteItems", follow_up_first)
+    try:
+        # When the title is changed
+        updated = store.tasks.update("alice", task.task_id, {"title": "renamed"})
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", follow_up_first)
+    # Then it succeeds (no 503 concurrent-update), and neither write is lost
+    stored = store.tasks.get("alice", task.task_id)
+    assert bumped and updated == stored
+    assert stored.title == "renamed" and stored.pending_prompts == ["Say hello", "and then?"]
+    assert stored.version == task.version + 2
+
+
+def test_patch_still_refuses_a_task_being_deleted(store: Store, task_factory) -> None:
+    # Given a task marked deleting (a delete stopped half-way)
+    task = task_factory()
+    store.tasks.commit(TaskWrite(task.task_id, task.session_id, actions=[TaskModel.status.set("deleting")]))
+    # When its title is changed, Then it is not found
+    with pytest.raises(TaskNotFound):
+        store.tasks.update("alice", task.task_id, {"title": "t"})
+
+
+def test_a_cascade_delete_refuses_a_session_with_a_running_task_before_deleting_anything(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session with a queued task and a running one
+    session = session_factory()
+    queued, running = task_factory(session), task_factory(session)
+    store.runs.lease(running.task_id, session.session_id, Lease.start(60))
+    # When it is deleted with cascade, Then it is refused naming the running task, as deleting that task is
+    with pytest.raises(SessionHasRunningTasks, match=running.task_id):
+        store.sessions.delete("alice", session.session_id, cascade=True)
+    with pytest.raises(TaskStateConflict):
+        store.tasks.delete("alice", running.task_id)
+    # And nothing changed: both tasks, the counter, and the session still takes tasks
+    assert {t.task_id for t in store.tasks.all_in_session("alice", session.session_id)} == {
+        queued.task_id,
+        running.task_id,
+    }
+    assert store.sessions.get("alice", session.session_id).status.value == "active"
+    # When the running task is cancelled first, Then the cascade deletes everything
+    store.transitions.cancel("alice", running.task_id)
+    store.sessions.delete("alice", session.session_id, cascade=True)
+    assert counts()["sessions"] == counts()["tasks"] == 0
+
+
+def test_a_task_that_starts_running_during_a_cascade_is_not_deleted(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session with a queued task, which a worker leases just as the cascade marks the session deleting
+    session = session_factory()
+    task = task_factory(session)
+    client = SessionModel._get_connection().connection.client
+
+    def lease_now(**_: object) -> None:
+        store.runs.lease(task.task_id, session.session_id, Lease.start(60))
+
+    client.meta.events.register_first("before-send.dynamodb.UpdateItem", lease_now)
+    try:
+        # When the session is deleted with cascade, Then it is refused, naming the task
+        with pytest.raises(SessionHasRunningTasks, match=task.task_id):
+            store.sessions.delete("alice", session.session_id, cascade=True)
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.UpdateItem", lease_now)
+    # And the running task and its session are still there, counted
+    assert store.tasks.get("alice", task.task_id).status is TaskStatus.RUNNING
+    assert task_count(session.session_id) == 1

@@ -37,6 +37,8 @@ SECRET_MAX_AGE_S = 300
 _STREAM_ATTEMPTS = 3
 _STREAM_BACKOFF_S = 0.5
 _RETRYABLE_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
+# What the local stack (and an operator following its lead) stores when there is no key.
+PLACEHOLDER_KEY = "not-set"  # noqa: S105 - a marker, not a secret
 # Secrets Manager answers that no retry can change.
 _FATAL_SECRET_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"})
 
@@ -168,6 +170,12 @@ def _api_key_from(value: object, secret_id: str) -> str:
             text = ""
     if not text:
         raise FatalClaudeError(f"anthropic: secret {secret_id!r} holds no API key (raw key or {{'api_key': ...}})")
+    if text == PLACEHOLDER_KEY:
+        # Never sent to Anthropic: it is the value a deployment without a key holds, not a key.
+        raise FatalClaudeError(
+            f"anthropic: no API key is configured (secret {secret_id!r} holds the placeholder {PLACEHOLDER_KEY!r}): "
+            f"put the key with `aws secretsmanager put-secret-value --secret-id {secret_id} --secret-string sk-ant-...`"
+        )
     return text
 
 

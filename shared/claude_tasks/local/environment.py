@@ -89,6 +89,9 @@ def function_environment(template: dict[str, Any], settings: Settings, backend: 
     env.update(_settings_environment(settings))
     env["CLAUDE_BACKEND"] = backend.name
     env["AWS_DEFAULT_REGION"] = settings.region
+    # What this stack can run: never bedrock (its client would reach moto), anthropic only with a key.
+    env["ENABLED_BACKENDS"] = "anthropic,offline" if backend.api_key else "offline"
+    env["ANTHROPIC_KEY_CONFIGURED"] = "true" if backend.api_key else "false"
     return env
 
 
@@ -118,7 +121,12 @@ def apply_environment(env: MutableMapping[str, str], function_env: Mapping[str, 
     The resources, endpoint and backend are always the stack's. The admin
     principal `admin` is added to any the developer named.
     """
-    owned = {_alias(name) for name in RESOURCE_FIELDS} | {"CLAUDE_BACKEND", "AWS_DEFAULT_REGION"}
+    owned = {_alias(name) for name in RESOURCE_FIELDS} | {
+        "CLAUDE_BACKEND",
+        "AWS_DEFAULT_REGION",
+        "ENABLED_BACKENDS",
+        "ANTHROPIC_KEY_CONFIGURED",
+    }
     for name, value in function_env.items():
         if name in owned or name not in env:
             env[name] = value

@@ -69,6 +69,7 @@ class LocalStack:
         self._restore(settings)
         template = load_template()
         environment.apply_environment(self.env, environment.function_environment(template, settings, self.backend))
+        self.env["CURSOR_SECRET"] = state.cursor_secret(options.state_file)
         get_settings.cache_clear()  # the handlers must see the variables just set
         self._serve(template, settings)
         info = stack_file.describe(settings, self.api_url, self.backend.name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,19 @@ def load(path: Path) -> dict[str, Any] | None:
         path.replace(aside)
         raise ValueError(f"{path} could not be read ({err}); moved to {aside.name}, starting empty") from err
     return state
+
+
+def cursor_secret(state_file: Path) -> str:
+    """The stack's key for signing pagination cursors: made once, kept beside the state so cursors survive
+    restarts (a new key on every start would turn every cursor a client holds into a 400)."""
+    path = state_file.with_name("cursor-secret")
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
 
 
 def save(path: Path, state: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from pynamodb.exceptions import UpdateError
 from claude_tasks.clock import now_iso
 from claude_tasks.domain import Task
 from claude_tasks.errors import ClaudeSessionTaken
+from claude_tasks.store.faults import response_code, translate_faults
 from claude_tasks.store.models import ClaudeSessionClaim, TaskModel
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.transaction import Cancelled, Transaction
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from claude_tasks.store import Store
 
 
+@translate_faults
 class ClaimRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -70,5 +72,5 @@ class ClaimRepository:
                 condition=ClaudeSessionClaim.claude_session_id.exists() & (ClaudeSessionClaim.task_id == task.task_id),
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if response_code(error) != "ConditionalCheckFailedException":
                 raise

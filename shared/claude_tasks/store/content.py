@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from claude_tasks.aws import make_client
 from claude_tasks.config import Settings
+from claude_tasks.store.faults import translate_faults
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from claude_tasks.store.models import InteractionModel
 
 
+@translate_faults
 class ContentStore:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

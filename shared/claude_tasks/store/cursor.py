@@ -1,9 +1,10 @@
 """Opaque pagination cursors: DynamoDB's `LastEvaluatedKey`, bound to the caller and the query.
 
 Hand-written because no library encodes a DynamoDB key as a cursor. The
-cursor carries a digest of (owner, query); a cursor from another caller or
-another query, or one that was edited, fails to decode and the caller gets a
-400 — never another tenant's page and never a 500.
+cursor carries an HMAC-SHA256 of (scope, key) under the configured
+`cursor_secret`: a cursor from another caller or another query, or one that was
+edited (even with a digest recomputed: only the service holds the key), fails to
+decode and the caller gets a 400 — never another tenant's page and never a 500.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import re
 from typing import Any
 
+from claude_tasks.config import get_settings
 from claude_tasks.errors import InvalidCursor
 
 RawKey = dict[str, dict[str, str]]
@@ -22,15 +25,18 @@ _INTEGER = re.compile(r"-?[0-9]{1,38}")  # DynamoDB numbers hold at most 38 sign
 _MAX_KEY_BYTES = 2048  # DynamoDB's limit on a partition key value (a sort key's is 1024)
 
 
-def _scope_digest(scope: str) -> str:
-    return hashlib.sha256(scope.encode()).hexdigest()[:24]
+def _signature(scope: str, key: object) -> str:
+    """HMAC-SHA256 of the scope and the key's canonical JSON, under the configured secret (128 bits kept)."""
+    message = scope.encode() + b"\x00" + json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    secret = get_settings().cursor_secret.encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
 
 
 def encode(last_key: RawKey | None, scope: str) -> str | None:
-    """The cursor for the page after `last_key` in `scope`, or None when there is no next page."""
+    """The signed cursor for the page after `last_key` in `scope`, or None when there is no next page."""
     if not last_key:
         return None
-    payload = json.dumps({"s": _scope_digest(scope), "k": last_key}, separators=(",", ":"), sort_keys=True)
+    payload = json.dumps({"s": _signature(scope, last_key), "k": last_key}, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -55,9 +61,15 @@ def decode(
         payload: Any = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeError, RecursionError) as error:
         raise InvalidCursor() from error
-    if not isinstance(payload, dict) or payload.get("s") != _scope_digest(scope):
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), str):
         raise InvalidCursor()
     key: Any = payload.get("k")
+    try:
+        signed = hmac.compare_digest(payload["s"], _signature(scope, key))
+    except (TypeError, ValueError, UnicodeError, RecursionError):  # a key JSON cannot canonicalise
+        signed = False
+    if not signed:
+        raise InvalidCursor()
     if not isinstance(key, dict) or set(key) != key_names:
         raise InvalidCursor()
     if not all(_is_value(key[name], "N" if name in numeric else "S") for name in key_names):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from claude_tasks.clock import now_iso
 from claude_tasks.domain import Interaction, NewInteraction, Page, Task
 from claude_tasks.store import cursor
+from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.records import interaction_record
 from claude_tasks.store.task_write import TaskWrite
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from claude_tasks.store import Store
 
 
+@translate_faults
 class InteractionRepository:
     def __init__(self, store: Store) -> None:
         self._store = store

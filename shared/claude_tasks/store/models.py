@@ -60,6 +60,8 @@ class SessionModel(Model):
     metadata = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # The id of the write that last put or updated the item: lets a retry recognise its own commit.
+    write_id = UnicodeAttribute(null=True)
     by_owner = SessionsByOwner()
 
 
@@ -121,6 +123,8 @@ class TaskModel(Model):
     active_shard = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
     version = VersionAttribute()
+    # The id of the transaction that last wrote the item: lets a retry recognise its own commit.
+    write_id = UnicodeAttribute(null=True)
     by_session = TasksBySession()
     by_active_shard = TasksByActiveShard()
 

@@ -17,6 +17,7 @@ from pynamodb.expressions.update import Action
 from claude_tasks.clock import iso_in, now_iso
 from claude_tasks.domain import NewInteraction, Role, Task, TaskStatus
 from claude_tasks.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.models import TaskModel
 from claude_tasks.store.task_write import ItemView, TaskWrite
@@ -65,6 +66,7 @@ class TurnRecord:
     claim: str | None = None
 
 
+@translate_faults
 class RunRepository:
     def __init__(self, store: Store) -> None:
         self._store = store

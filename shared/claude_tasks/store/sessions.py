@@ -8,10 +8,19 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from claude_tasks.clock import now_iso
-from claude_tasks.domain import Page, Session, SessionStatus
-from claude_tasks.errors import SessionHasTasks, SessionNotFound, TaskNotFound
+from claude_tasks.domain import Page, Session, SessionStatus, Task, TaskStatus
+from claude_tasks.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    SessionHasRunningTasks,
+    SessionHasTasks,
+    SessionNotFound,
+    TaskNotFound,
+    TaskStateConflict,
+)
 from claude_tasks.store import cursor
-from claude_tasks.store.ids import id_for
+from claude_tasks.store.faults import response_code, translate_faults
+from claude_tasks.store.ids import id_for, new_id
 from claude_tasks.store.models import SessionModel
 from claude_tasks.store.records import session_record
 from claude_tasks.store.transaction import Cancelled
@@ -22,6 +31,7 @@ if TYPE_CHECKING:
 _CASCADE_ROUNDS = 10
 
 
+@translate_faults
 class SessionRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -34,7 +44,11 @@ class SessionRepository:
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> Session:
-        """Open an active session. The same owner and idempotency key return the session made the first time."""
+        """Open an active session. The same owner and idempotency key return the session made the first time.
+
+        A retry that meets this very write committed (a timeout hid its answer) returns it
+        too. Raises `TransientStoreError` when the database did not answer.
+        """
         session_id = id_for(owner, "session", idempotency_key)
         stamp = now_iso()
         item = SessionModel(
@@ -47,14 +61,27 @@ class SessionRepository:
             metadata=metadata or {},
             created_at=stamp,
             updated_at=stamp,
+            write_id=new_id(),
         )
         try:
             item.save(condition=SessionModel.session_id.does_not_exist())
         except PutError as error:
-            if idempotency_key is None or error.cause_response_code != "ConditionalCheckFailedException":
+            if response_code(error) != "ConditionalCheckFailedException":
                 raise
-            return self.get(owner, session_id)
+            return self._existing(item, idempotent=idempotency_key is not None)
         return session_record(item)
+
+    def _existing(self, item: SessionModel, idempotent: bool) -> Session:
+        """The session whose id `item` found taken: `item` itself committed by an earlier attempt of this
+        write (the SDK's retry after a timeout), or — when `idempotent` — the first call's session."""
+        try:
+            existing = SessionModel.get(item.session_id, consistent_read=True)
+        except DoesNotExist as error:
+            raise ConcurrentUpdate(f"session {item.session_id} was deleted while being created; try again") from error
+        if existing.write_id == item.write_id or (idempotent and existing.owner == item.owner):
+            return session_record(existing)
+        # A random id already taken by another write: never expected.
+        raise Conflict(f"session {item.session_id} already exists")
 
     def get(self, owner: str, session_id: str) -> Session:
         """The owner's session. Raises `SessionNotFound` if it does not exist or belongs to someone else."""
@@ -77,24 +104,37 @@ class SessionRepository:
     def delete(self, owner: str, session_id: str, cascade: bool = False) -> None:
         """Delete the session in one conditional transaction that requires `task_count = 0`.
 
-        With `cascade`, the session is first marked `deleting` (so it takes no new
-        tasks), then its tasks are deleted, each in its own transaction with the counter.
-        Raises `SessionNotFound`, or `SessionHasTasks` when tasks remain.
+        With `cascade`, a session with a running task is refused before anything is
+        changed, as deleting that task alone is (cancel it first). Otherwise the session
+        is marked `deleting` (so it takes no new tasks), then its tasks are deleted, each
+        in its own transaction with the counter and each refused while running: a task
+        that starts running meanwhile stops the cascade with the same error, leaving the
+        session `deleting`. Raises `SessionNotFound`, `SessionHasRunningTasks`, or
+        `SessionHasTasks` when tasks remain.
         """
         if cascade:
+            self._refuse_running(owner, session_id, self._store.tasks.all_in_session(owner, session_id))
             self._mark_deleting(owner, session_id)
             for _ in range(_CASCADE_ROUNDS):
                 # The session index is eventually consistent: repeat until the counter says empty.
                 for task in self._store.tasks.all_in_session(owner, session_id):
                     try:
-                        self._store.tasks.delete(owner, task.task_id, force=True)
+                        self._store.tasks.delete(owner, task.task_id)
                     except TaskNotFound:
                         continue  # deleted meanwhile (another caller, or a stale index entry)
+                    except TaskStateConflict as error:
+                        raise SessionHasRunningTasks(session_id, [task.task_id]) from error
                 try:
                     return self._delete_empty(owner, session_id)
                 except SessionHasTasks:
                     continue
         self._delete_empty(owner, session_id)
+
+    @staticmethod
+    def _refuse_running(owner: str, session_id: str, tasks: Iterator[Task]) -> None:
+        running = [task.task_id for task in tasks if task.status is TaskStatus.RUNNING]
+        if running:
+            raise SessionHasRunningTasks(session_id, running)
 
     def orphans(self, cutoff: str) -> Iterator[Session]:
         """Sessions without tasks, untouched since before `cutoff` (a paginated, filtered scan)."""
@@ -146,6 +186,6 @@ class SessionRepository:
                 condition=SessionModel.session_id.exists() & (SessionModel.owner == owner),
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if response_code(error) == "ConditionalCheckFailedException":
                 raise SessionNotFound(session_id) from error
             raise

@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 from claude_tasks.clock import now_iso
 from claude_tasks.domain import NewTask, Page, SessionStatus, Task, TaskStatus
 from claude_tasks.errors import (
+    Conflict,
     ImmutableField,
     SessionNotActive,
     SessionNotFound,
@@ -18,6 +19,7 @@ from claude_tasks.errors import (
     TaskStateConflict,
 )
 from claude_tasks.store import cursor
+from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 from claude_tasks.store.records import task_record
@@ -35,6 +37,7 @@ def active_shard(task_id: str, shards: int) -> str:
     return f"active#{zlib.crc32(task_id.encode()) % shards}"
 
 
+@translate_faults
 class TaskRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -61,9 +64,12 @@ class TaskRepository:
         """Write a new task item in one transaction with its session's counter; returns (task, created).
 
         The transaction requires the session to exist, be active and be the
-        item's owner's (`ADD task_count 1`), and the task id to be new. When
-        `idempotent`, an existing task of that id (an earlier attempt) is returned
-        with `created` False. Raises `SessionNotFound` or `SessionNotActive`.
+        item's owner's (`ADD task_count 1`), and the task id to be new. A retry
+        that meets this very write committed (a timeout hid its answer) returns the
+        task with `created` True (see `Transaction.commit`). When `idempotent`, an
+        existing task of that id (an earlier call) is returned with `created` False.
+        Raises `SessionNotFound` or `SessionNotActive` only when the session's own
+        condition failed; `TransientStoreError` when the database did not answer.
         """
         owner, session_id = item.owner, item.session_id
         if not session_id:
@@ -85,7 +91,10 @@ class TaskRepository:
         except Cancelled as cancelled:
             if "task" in cancelled.failed and idempotent:
                 return self.get(owner, item.task_id), False
-            raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
+            if "session" in cancelled.failed:
+                raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
+            # A random id already taken by another write: never expected, and never "no such session".
+            raise Conflict(f"task {item.task_id} already exists") from cancelled
         return task_record(item), True  # as written, version included: no read back
 
     def new_item(
@@ -168,33 +177,34 @@ class TaskRepository:
                     yield task_record(item)
 
     def update(self, owner: str, task_id: str, changes: dict[str, Any]) -> Task:
-        """Change a task's title or metadata, guarded by its version (optimistic lock).
+        """Change a task's title or metadata; returns the task as it is after the write.
 
-        Raises `ImmutableField` for any other field — `session_id` above all —
-        `TaskNotFound`, or `ConcurrentUpdate` when the task changed since it was read.
+        Title and metadata do not depend on the run state, so the write is not
+        version-checked: a worker's turn committed meanwhile does not refuse it. It
+        requires the task to exist, be the owner's, keep its session and not be
+        deleting. Raises `ImmutableField` for any other field — `session_id` above
+        all — or `TaskNotFound`.
         """
         for name in changes:
             if name not in MUTABLE_FIELDS:
                 raise ImmutableField(name)
         task = self.get(owner, task_id)
-        write = TaskWrite(task_id, task.session_id, owner=owner, version=task.version)
+        write = TaskWrite(task_id, task.session_id, owner=owner)
         if "title" in changes:
             write.actions.append(TaskModel.title.set(changes["title"]))
         if "metadata" in changes:
             write.actions.append(TaskModel.metadata.set(changes["metadata"] or {}))
         self.commit(write)
-        # Validated (not model_copy): the record returned is exactly what a read would give.
-        fields = {**dict(task), **changes, "version": task.version + 1, "updated_at": now_iso()}
-        if "metadata" in changes:
-            fields["metadata"] = changes["metadata"] or {}
-        return Task.model_validate(fields)
+        # Read back: other fields (status, version) may have moved since `task` was read.
+        return self.get(owner, task_id)
 
     def delete(self, owner: str, task_id: str, force: bool = False) -> None:
         """Delete a task: mark it `deleting` (conditional), delete its interactions, then one
         transaction deletes the task and decrements its session's `task_count`.
 
-        A running task is refused (`TaskStateConflict`) unless `force` (a cascading
-        session delete). Raises `TaskNotFound`.
+        A running task is refused (`TaskStateConflict`) unless `force`. A task found
+        already gone at the last step was deleted (by this call's committed retry, or
+        by a concurrent delete): that is success. Raises `TaskNotFound`.
         """
         task = self._mark_deleting(owner, task_id, force)
         with InteractionModel.batch_write() as batch:
@@ -211,7 +221,10 @@ class TaskRepository:
         try:
             tx.commit()
         except Cancelled as cancelled:
-            raise TaskNotFound(task_id) from cancelled
+            # Nothing leaves `deleting`, so a failed task condition means the task is gone, its
+            # counter decremented once, by whichever delete committed: this one's included.
+            if "task" not in cancelled.failed:
+                raise TaskNotFound(task_id) from cancelled
         self._store.claims.retire(task)
 
     def _mark_deleting(self, owner: str, task_id: str, force: bool) -> Task:

@@ -5,6 +5,13 @@ deletes, puts, updates (`pynamodb/connection/base.py`, `transact_write_items`) �
 not in the order they were added. DynamoDB's cancellation reasons follow the
 sent order. This is the one place that knows that: callers name each action
 and get back, by name, which conditions failed and the item as it was.
+
+It is also the one place that recognises its own committed write. A timeout can
+hide a commit, and the SDK's retry of it then fails its own conditions (moto
+ignores the request token; a Lambda retry carries a new one). Every item a
+transaction puts or updates on a model with a `write_id` attribute is stamped
+with the transaction's own id, so a failed condition whose item carries that id
+means this very transaction committed: the commit succeeded.
 """
 
 from __future__ import annotations
@@ -22,20 +29,14 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from claude_tasks.errors import ItemTooLarge, TransientStoreError
+from claude_tasks.store import faults
+from claude_tasks.store.ids import new_id
 
 _KIND_ORDER = ("check", "delete", "put", "update")
 # DynamoDB's words for an item over 400 KB ("Item size has exceeded…", "Item size to update has exceeded…").
 _ITEM_TOO_LARGE = re.compile(r"item size .*exceeded the maximum allowed size", re.IGNORECASE)
 _RETRYABLE_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-_RETRYABLE_ERRORS = frozenset(
-    {
-        "TransactionInProgressException",
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-    }
-)
+WRITE_ID = "write_id"  # the attribute that names the transaction which last wrote an item
 
 
 class Cancelled(Exception):
@@ -76,6 +77,7 @@ class Transaction:
 
     connection: Connection
     client_request_token: str | None = None
+    write_id: str = field(default_factory=new_id)
     _actions: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = field(
         default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
     )
@@ -84,6 +86,8 @@ class Transaction:
         self._actions["check"].append((name, lambda tx: tx.condition_check(model, key, condition=condition)))
 
     def put(self, name: str, item: Model, condition: Condition | None = None) -> None:
+        if hasattr(type(item), WRITE_ID):
+            setattr(item, WRITE_ID, self.write_id)
         self._actions["put"].append((name, lambda tx: tx.save(item, condition, return_values="ALL_OLD")))
 
     def update(
@@ -92,6 +96,9 @@ class Transaction:
         """Add an update. Every update names a condition: an unconditioned UpdateItem on a missing key
         creates the item. With `check_version=False` a versioned item's version is still incremented,
         but the write does not require it unchanged (its own conditions guard it)."""
+        stamp = getattr(type(item), WRITE_ID, None)
+        if stamp is not None:
+            actions = [*actions, stamp.set(self.write_id)]
         self._actions["update"].append(
             (
                 name,
@@ -110,8 +117,11 @@ class Transaction:
     def commit(self) -> None:
         """Commit every action or none.
 
+        A retry (the SDK's, or a later call with the same `write_id`) that fails
+        only because this transaction already committed returns normally.
         Raises `Cancelled` when a condition failed, `IdempotentReplay` when the
-        request token was already used, `TransientStoreError` for conflicts and throttling.
+        request token was already used, `TransientStoreError` for timeouts,
+        connection errors, conflicts and throttling (the write may have committed).
         """
         ordered = [pair for kind in _KIND_ORDER for pair in self._actions[kind]]
         try:
@@ -119,17 +129,24 @@ class Transaction:
                 for _, add in ordered:
                     add(tx)
         except TransactWriteError as error:
-            raise _explain(error, [name for name, _ in ordered]) from error
+            explained = _explain(error, [name for name, _ in ordered])
+            if isinstance(explained, Cancelled) and self._committed(explained):
+                return
+            raise explained from error
+
+    def _committed(self, cancelled: Cancelled) -> bool:
+        # Transactions are atomic: one item stamped with our id means every action of ours committed.
+        return any(raw is not None and raw.get(WRITE_ID) == {"S": self.write_id} for raw in cancelled.failed.values())
 
 
 def _explain(error: TransactWriteError, names: list[str]) -> Exception:
-    code = error.cause_response_code
+    if faults.is_transient(error):
+        return faults.transient(error)
+    code = faults.response_code(error)
     if code == "IdempotentParameterMismatchException":
         return IdempotentReplay(str(error))
-    if code in _RETRYABLE_ERRORS:
-        return TransientStoreError(f"DynamoDB is busy ({code}); try again")
     reasons = error.cancellation_reasons
-    messages = [error.cause_response_message or "", *(r.message or "" for r in reasons if r is not None)]
+    messages = [faults.response_message(error), *(r.message or "" for r in reasons if r is not None)]
     if code in ("ValidationException", "TransactionCanceledException") and any(
         _ITEM_TOO_LARGE.search(message) for message in messages
     ):

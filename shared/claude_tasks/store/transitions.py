@@ -25,6 +25,7 @@ from claude_tasks.errors import (
     StaleInteractionCount,
     TaskStateConflict,
 )
+from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.records import interaction_record
@@ -54,6 +55,7 @@ class TooLarge(PromptTooLarge):
         DomainError.__init__(self, f"{what} would be {size} bytes in UTF-8; the limit is {limit}")
 
 
+@translate_faults
 class TransitionRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
