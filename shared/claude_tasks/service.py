@@ -2,8 +2,9 @@
 
 Every call takes the owner explicitly and reads or writes only the owner's
 items; another owner's session or task is `SessionNotFound`/`TaskNotFound`, as
-if absent. A task is committed before its `task.run` is sent; a failed send
-leaves it `queued` for the janitor to re-queue, and the call still succeeds.
+if absent. A task is committed before its `task.run` is sent; a send that still fails
+after botocore's retries is answered `QueueUnavailable` (503), saying the task
+was saved and how to queue it, so a task answered 2xx is always on its way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from claude_tasks import paths
 from claude_tasks.audit import ConsistencyReport, consistency_report
 from claude_tasks.domain import Interaction, NewTask, Page, Session, Task, TaskStatus
-from claude_tasks.errors import Forbidden, PromptTooLarge
+from claude_tasks.errors import Forbidden, PromptTooLarge, QueueUnavailable
 from claude_tasks.offer import check_offered
 from claude_tasks.queue import TaskQueue
 from claude_tasks.store import Store
@@ -143,6 +144,13 @@ class TaskService:
             raise TooLarge("the prompt", len(prompt.encode()), MAX_PROMPT_BYTES)
 
     def _enqueue(self, task: Task) -> None:
+        """Send the task's run. Raises `QueueUnavailable` when the send failed after botocore's retries."""
         if not self._queue.send_run(task.task_id, task.session_id):
-            # The task stays queued and the janitor re-queues it: the caller still succeeded.
             metrics.add_metric(name="EnqueueFailed", unit=MetricUnit.Count, value=1)
+            # Not a silent success: the caller learns the run is not on its way, and how to put it there.
+            raise QueueUnavailable(
+                f"task {task.task_id} was saved and is queued, but its run could not be sent: send the same "
+                "request again with the same Idempotency-Key to send it (without a key, a create or fork sent "
+                "again makes another task), or leave it: a queued task nobody runs is re-queued within "
+                f"{self._settings.requeue_after_s} s"
+            )

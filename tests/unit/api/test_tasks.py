@@ -9,7 +9,6 @@ import pytest
 
 from claude_tasks.config import Settings
 from claude_tasks.domain import Session, SessionStatus, Task, TaskStatus
-from claude_tasks.store import Store
 from claude_tasks.store.models import SessionModel, TaskModel
 from tests.conftest import SessionFactory, TaskFactory
 from tests.support import tables
@@ -122,17 +121,26 @@ def test_the_same_idempotency_key_returns_the_same_task(call: Call, session: Ses
     assert tables.counts()["tasks"] == 1 and tables.task_count(session.session_id) == 1
 
 
-def test_a_failed_enqueue_still_answers_202_and_leaves_the_task_queued(
-    call: Call, configure: Callable[..., Settings], settings: Settings, session: Session, store: Store
+def test_a_failed_enqueue_is_503_naming_the_saved_task_and_a_replay_sends_it(
+    call: Call, configure: Callable[..., Settings], settings: Settings, session: Session, sent: Sent
 ) -> None:
     # Given: the queue URL names a queue that does not exist
     configure(task_queue_url=settings.task_queue_url.rsplit("/", 1)[0] + "/no-such-queue")
     # When
-    result = _create(call, session, body={"prompt": "hi"})
-    # Then: the caller succeeded, and the task waits for the janitor's re-queue
-    assert result.status == 202
-    stored = TaskModel.get(result.json()["task_id"])
+    key = {"Idempotency-Key": "enqueue-1"}
+    result = _create(call, session, body={"prompt": "hi"}, headers=key)
+    # Then: not a silent 202 whose run never left: 503, naming the task that was saved and how to queue it
+    assert result.status == 503
+    (stored,) = TaskModel.scan()
     assert stored.status == "queued" and stored.active_shard
+    assert stored.task_id in result.json()["detail"] and "Idempotency-Key" in result.json()["detail"]
+    # When: the queue is back and the same request is sent again with the same key
+    configure()
+    again = _create(call, session, body={"prompt": "hi"}, headers=key)
+    # Then: the same task, and now its run is sent
+    assert again.status in (200, 201, 202) and again.json()["task_id"] == stored.task_id
+    assert sent() == [{"type": "task.run", "task_id": stored.task_id, "session_id": session.session_id}]
+    assert tables.task_count(session.session_id) == 1
 
 
 def test_list_tasks_pages_in_creation_order(call: Call, session: Session, task_factory: TaskFactory) -> None:
