@@ -92,6 +92,16 @@ class ImmutableField(DomainError):
         self.field = field
 
 
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was first used with another request: replaying it must send the same one."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"this Idempotency-Key already created a {kind} from a different request: send the same request "
+            "again to get that one, or use a new key for a new one"
+        )
+
+
 class InvalidCursor(DomainError):
     def __init__(self) -> None:
         super().__init__("cursor is not valid for this query: pass the next_cursor of the previous page")

@@ -18,6 +18,7 @@ from claude_tasks.config import Settings
 from claude_tasks.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
 from claude_tasks.domain import NewTask, Task, TaskLimits, TaskStatus
 from claude_tasks.errors import (
+    IdempotencyKeyReused,
     InteractionSessionMismatch,
     ItemTooLarge,
     PromptTooLarge,
@@ -147,9 +148,13 @@ class TaskExecutor:
         )
         try:
             return self.store.tasks.create(
-                message.owner, message.session_id, new, idempotency_key=message.idempotency_key
+                message.owner,
+                message.session_id,
+                new,
+                idempotency_key=message.idempotency_key,
+                request_fingerprint=message.fingerprint,
             )
-        except (SessionNotFound, SessionNotActive, ItemTooLarge) as refused:
+        except (SessionNotFound, SessionNotActive, ItemTooLarge, IdempotencyKeyReused) as refused:
             raise MessageRejected(str(refused)) from refused
         except TransientStoreError as busy:
             raise RetryLater(str(busy)) from busy

@@ -7,6 +7,7 @@ queue by pipelines). Both are validated with these models at the worker.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -66,6 +67,11 @@ class TaskCreate(_Message):
         None, max_length=MAX_SYSTEM_BYTES
     )
     limits: StrictLimits | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the message without its key: a replayed key with another message is refused."""
+        return hashlib.sha256(self.model_dump_json(exclude={"idempotency_key"}).encode()).hexdigest()
 
 
 TaskMessage = Annotated[TaskRun | TaskCreate, Field(discriminator="type")]

@@ -35,14 +35,21 @@ class TaskService:
         self._settings = store.settings
 
     def open_session(
-        self, owner: str, project_path: str, name: str | None, metadata: dict[str, Any], idempotency_key: str | None
+        self,
+        owner: str,
+        project_path: str,
+        name: str | None,
+        metadata: dict[str, Any],
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
     ) -> Session:
         """Open a session; the project path must pass `paths.confine` under the configured root.
 
-        The same owner and idempotency key return the first session. Raises `InvalidProjectPath`.
+        The same owner and idempotency key return the first session, if it came from the same
+        `request_fingerprint`. Raises `InvalidProjectPath`, `IdempotencyKeyReused`.
         """
         path = paths.confine(project_path, self._settings.project_root)
-        return self._store.sessions.create(owner, path, name, metadata, idempotency_key)
+        return self._store.sessions.create(owner, path, name, metadata, idempotency_key, request_fingerprint)
 
     def session(self, owner: str, session_id: str) -> Session:
         return self._store.sessions.get(owner, session_id)
@@ -55,17 +62,27 @@ class TaskService:
         """Raises `SessionNotFound`, or `SessionHasTasks` unless `cascade` deletes them first."""
         self._store.sessions.delete(owner, session_id, cascade)
 
-    def create_task(self, owner: str, session_id: str, new: NewTask, idempotency_key: str | None) -> Task:
+    def create_task(
+        self,
+        owner: str,
+        session_id: str,
+        new: NewTask,
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
+    ) -> Task:
         """Commit a queued task in the owner's active session, then enqueue it.
 
         A replayed idempotency key returns the first task and, while it is still
         queued, sends its run again (the worker's lease makes a duplicate harmless;
         a lost first send is recovered). Raises `PromptTooLarge`, `NotOffered` (a backend or model this
-        deployment does not run), `SessionNotFound`, `SessionNotActive`.
+        deployment does not run), `SessionNotFound`, `SessionNotActive`, `IdempotencyKeyReused` (the key
+        first came with another `request_fingerprint`).
         """
         self._check_prompt(new.prompt)
         check_offered(self._settings, new.backend, new.model)
-        task = self._store.tasks.create(owner, session_id, new, idempotency_key)
+        task = self._store.tasks.create(
+            owner, session_id, new, idempotency_key, request_fingerprint=request_fingerprint
+        )
         if task.status == TaskStatus.QUEUED:
             self._enqueue(task)
         return task
@@ -112,14 +129,23 @@ class TaskService:
         return task
 
     def fork(
-        self, owner: str, task_id: str, prompt: str | None, session_id: str | None, idempotency_key: str | None
+        self,
+        owner: str,
+        task_id: str,
+        prompt: str | None,
+        session_id: str | None,
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
     ) -> Task:
         """A new task continuing the source's conversation (see `TransitionRepository.fork`), enqueued when it
         ends up queued — also when a replay of the idempotency key finishes a fork an earlier attempt left
-        part-way. Raises `PromptTooLarge`, `TaskNotFound`, `SessionNotFound`, `SessionNotActive`."""
+        part-way. Raises `PromptTooLarge`, `TaskNotFound`, `SessionNotFound`, `SessionNotActive`,
+        `IdempotencyKeyReused`."""
         if prompt is not None:
             self._check_prompt(prompt)
-        fork, runnable = self._store.transitions.fork(owner, task_id, prompt, session_id, idempotency_key)
+        fork, runnable = self._store.transitions.fork(
+            owner, task_id, prompt, session_id, idempotency_key, request_fingerprint
+        )
         if runnable:
             self._enqueue(fork)
         return fork

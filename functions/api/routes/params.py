@@ -7,6 +7,7 @@ else the IAM caller's ARN), never from anything the caller sends.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.request import Request
+from pydantic import BaseModel
 
 from claude_tasks.config import get_settings
 from claude_tasks.queue import TaskQueue
@@ -136,6 +138,14 @@ def _no_constant(text: str) -> float:
     raise ValueError(f"{text} is not JSON")
 
 
+def fingerprint(body: BaseModel, **path: str) -> str:
+    """SHA-256 of the request's canonical form (path parameters and the body as validated, keys sorted):
+    two requests that mean the same have the same one, so a replayed Idempotency-Key can be told apart
+    from the same key sent with another request (the IETF Idempotency-Key draft's 422)."""
+    canonical = json.dumps({"path": path, "body": body.model_dump(mode="json")}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _owner(request: Request) -> str:
     owner = principal(request.resolved_event.raw_event)
     if owner is None:
@@ -164,6 +174,9 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=256,
-        description="The same key from the same caller returns the first result and creates nothing new.",
+        description=(
+            "The same key from the same caller with the same request returns the first result and creates "
+            "nothing new; with a different request it is a 422."
+        ),
     ),
 ]

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from claude_tasks.schemas import CreateSessionBody, SessionPage, SessionView
 
 from problems import documented
-from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId
+from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, fingerprint
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 TAGS = ["sessions"]
@@ -30,7 +30,14 @@ TAGS = ["sessions"]
 def create_session(
     body: CreateSessionBody, owner: Owner, service: Service, idempotency_key: IdempotencyKey = None
 ) -> Response[SessionView]:
-    session = service.open_session(owner, body.project_path, body.name, body.metadata, idempotency_key)
+    session = service.open_session(
+        owner,
+        body.project_path,
+        body.name,
+        body.metadata,
+        idempotency_key,
+        fingerprint(body) if idempotency_key else None,
+    )
     location = {"Location": f"/sessions/{session.session_id}"}
     return Response(201, "application/json", SessionView.of(session), location)
 

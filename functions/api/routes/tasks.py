@@ -21,11 +21,12 @@ from claude_tasks.schemas import (
 )
 
 from problems import documented
-from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, TaskId
+from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, TaskId, fingerprint
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 TAGS = ["tasks"]
 QUEUED = "The task, queued; `Location` names it."
+# An Idempotency-Key replayed with another body is a 422 (IdempotencyKeyReused), as the IETF draft has it.
 
 
 def _accepted(task: Task) -> Response[TaskView]:
@@ -43,7 +44,8 @@ def _accepted(task: Task) -> Response[TaskView]:
 def create_task(
     session_id: SessionId, body: CreateTaskBody, owner: Owner, service: Service, idempotency_key: IdempotencyKey = None
 ) -> Response[TaskView]:
-    return _accepted(service.create_task(owner, str(session_id), body.to_new_task(), idempotency_key))
+    replay = fingerprint(body, session_id=str(session_id)) if idempotency_key else None
+    return _accepted(service.create_task(owner, str(session_id), body.to_new_task(), idempotency_key, replay))
 
 
 @router.get(
@@ -147,7 +149,8 @@ def fork_task(
     task_id: TaskId, body: ForkBody, owner: Owner, service: Service, idempotency_key: IdempotencyKey = None
 ) -> Response[TaskView]:
     target = str(body.session_id) if body.session_id else None
-    return _accepted(service.fork(owner, str(task_id), body.prompt, target, idempotency_key))
+    replay = fingerprint(body, task_id=str(task_id)) if idempotency_key else None
+    return _accepted(service.fork(owner, str(task_id), body.prompt, target, idempotency_key, replay))
 
 
 @router.get(

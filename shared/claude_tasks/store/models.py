@@ -62,6 +62,8 @@ class SessionModel(Model):
     updated_at = UnicodeAttribute()
     # The id of the write that last put or updated the item: lets a retry recognise its own commit.
     write_id = UnicodeAttribute(null=True)
+    # SHA-256 of the creating request (with an Idempotency-Key): a replay with another body is refused.
+    request_fingerprint = UnicodeAttribute(null=True)
     by_owner = SessionsByOwner()
 
 
@@ -122,6 +124,8 @@ class TaskModel(Model):
     lease_expires_at = UnicodeAttribute(null=True)
     active_shard = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
+    # SHA-256 of the creating request (task, fork or task.create): a replay with another body is refused.
+    request_fingerprint = UnicodeAttribute(null=True)
     version = VersionAttribute()
     # The id of the transaction that last wrote the item: lets a retry recognise its own commit.
     write_id = UnicodeAttribute(null=True)

@@ -12,6 +12,7 @@ from claude_tasks.domain import Page, Session, SessionStatus, Task, TaskStatus
 from claude_tasks.errors import (
     ConcurrentUpdate,
     Conflict,
+    IdempotencyKeyReused,
     SessionHasRunningTasks,
     SessionHasTasks,
     SessionNotFound,
@@ -43,8 +44,10 @@ class SessionRepository:
         name: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
     ) -> Session:
-        """Open an active session. The same owner and idempotency key return the session made the first time.
+        """Open an active session. The same owner and idempotency key return the session made the first time;
+        raises `IdempotencyKeyReused` when that one was made from another `request_fingerprint`.
 
         A retry that meets this very write committed (a timeout hid its answer) returns it
         too. Raises `TransientStoreError` when the database did not answer.
@@ -62,6 +65,7 @@ class SessionRepository:
             created_at=stamp,
             updated_at=stamp,
             write_id=new_id(),
+            request_fingerprint=request_fingerprint,
         )
         try:
             item.save(condition=SessionModel.session_id.does_not_exist())
@@ -78,7 +82,14 @@ class SessionRepository:
             existing = SessionModel.get(item.session_id, consistent_read=True)
         except DoesNotExist as error:
             raise ConcurrentUpdate(f"session {item.session_id} was deleted while being created; try again") from error
-        if existing.write_id == item.write_id or (idempotent and existing.owner == item.owner):
+        if existing.write_id == item.write_id:
+            return session_record(existing)
+        if idempotent and existing.owner == item.owner:
+            # Unknown on either side (an item older than fingerprints, a caller without one): not comparable.
+            if None not in (existing.request_fingerprint, item.request_fingerprint) and (
+                existing.request_fingerprint != item.request_fingerprint
+            ):
+                raise IdempotencyKeyReused("session")
             return session_record(existing)
         # A random id already taken by another write: never expected.
         raise Conflict(f"session {item.session_id} already exists")

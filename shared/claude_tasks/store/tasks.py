@@ -12,6 +12,7 @@ from claude_tasks.clock import now_iso
 from claude_tasks.domain import NewTask, Page, SessionStatus, Task, TaskStatus
 from claude_tasks.errors import (
     Conflict,
+    IdempotencyKeyReused,
     ImmutableField,
     SessionNotActive,
     SessionNotFound,
@@ -49,14 +50,16 @@ class TaskRepository:
         new: NewTask,
         idempotency_key: str | None = None,
         forked_from: str | None = None,
+        request_fingerprint: str | None = None,
     ) -> Task:
         """Create a queued task in one transaction with its session's counter (see `insert`).
 
         The same owner and idempotency key return the task made the first time.
-        Raises `SessionNotFound` or `SessionNotActive`.
+        Raises `SessionNotFound` or `SessionNotActive`; `IdempotencyKeyReused` (see `insert`).
         """
         item = self.new_item(id_for(owner, "task", idempotency_key), session_id, owner, new, idempotency_key)
         item.forked_from = forked_from
+        item.request_fingerprint = request_fingerprint
         task, _ = self.insert(item, request_token(owner, "task", idempotency_key), idempotent=bool(idempotency_key))
         return task
 
@@ -67,7 +70,8 @@ class TaskRepository:
         item's owner's (`ADD task_count 1`), and the task id to be new. A retry
         that meets this very write committed (a timeout hid its answer) returns the
         task with `created` True (see `Transaction.commit`). When `idempotent`, an
-        existing task of that id (an earlier call) is returned with `created` False.
+        existing task of that id (an earlier call) is returned with `created` False, unless it was
+        made from another `request_fingerprint`: `IdempotencyKeyReused`.
         Raises `SessionNotFound` or `SessionNotActive` only when the session's own
         condition failed; `TransientStoreError` when the database did not answer.
         """
@@ -87,15 +91,26 @@ class TaskRepository:
         try:
             _commit_once(tx)
         except IdempotentReplay:
-            return self.get(owner, item.task_id), False
+            return self._replayed(item), False
         except Cancelled as cancelled:
             if "task" in cancelled.failed and idempotent:
-                return self.get(owner, item.task_id), False
+                return self._replayed(item), False
             if "session" in cancelled.failed:
                 raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
             # A random id already taken by another write: never expected, and never "no such session".
             raise Conflict(f"task {item.task_id} already exists") from cancelled
         return task_record(item), True  # as written, version included: no read back
+
+    def _replayed(self, item: TaskModel) -> Task:
+        """The task an earlier call made with `item`'s id, if it came from the same request."""
+        task = self.get(item.owner, item.task_id)
+        first = TaskModel.get(item.task_id, consistent_read=True, attributes_to_get=["request_fingerprint"])
+        # Unknown on either side (an item older than fingerprints, a caller without one): not comparable.
+        if None not in (first.request_fingerprint, item.request_fingerprint) and (
+            first.request_fingerprint != item.request_fingerprint
+        ):
+            raise IdempotencyKeyReused("fork" if item.forked_from else "task")
+        return task
 
     def new_item(
         self, task_id: str, session_id: str, owner: str, new: NewTask, idempotency_key: str | None = None

@@ -134,7 +134,13 @@ class TransitionRepository:
         ]
 
     def fork(
-        self, owner: str, task_id: str, prompt: str | None, session_id: str | None, idempotency_key: str | None
+        self,
+        owner: str,
+        task_id: str,
+        prompt: str | None,
+        session_id: str | None,
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
     ) -> tuple[Task, bool]:
         """A new task in `session_id` (default: the source's) whose conversation is a copy of the source's.
 
@@ -145,10 +151,12 @@ class TransitionRepository:
         whether it must be enqueued. The same owner and idempotency key return the fork
         made the first time; if that attempt stopped part-way, this one finishes it (the
         copy then reaches the source's turns as read now). Raises `TaskNotFound`,
-        `SessionNotFound` or `SessionNotActive`.
+        `SessionNotFound` or `SessionNotActive`; `IdempotencyKeyReused` when the key first made a fork
+        from another `request_fingerprint`.
         """
         source = self._store.tasks.get(owner, task_id)
-        fork, created = self._create_fork(owner, source, session_id or source.session_id, prompt, idempotency_key)
+        target = session_id or source.session_id
+        fork, created = self._create_fork(owner, source, target, prompt, idempotency_key, request_fingerprint)
         if not created and fork.error != COPYING:
             return fork, fork.status is TaskStatus.QUEUED  # sent again: the first send may have been lost
         try:
@@ -163,7 +171,13 @@ class TransitionRepository:
         return fork, fork.status is TaskStatus.QUEUED
 
     def _create_fork(
-        self, owner: str, source: Task, session_id: str, prompt: str | None, idempotency_key: str | None
+        self,
+        owner: str,
+        source: Task,
+        session_id: str,
+        prompt: str | None,
+        idempotency_key: str | None,
+        request_fingerprint: str | None,
     ) -> tuple[Task, bool]:
         new = NewTask(prompt=prompt or source.prompt, **source.model_dump(include=_INHERITED), limits=source.limits)
         item = self._store.tasks.new_item(
@@ -174,6 +188,7 @@ class TransitionRepository:
         if prompt is None:
             item.pending_prompts = []  # `new_item` made the source's prompt pending: nothing is, here
         item.forked_from = source.task_id
+        item.request_fingerprint = request_fingerprint
         token = request_token(owner, "fork", idempotency_key)
         return self._store.tasks.insert(item, token, idempotent=bool(idempotency_key))
 

@@ -1,4 +1,5 @@
-"""A pipeline's task.create is held to the API's rules: strict types, and only what this deployment runs."""
+"""A pipeline's task.create is held to the API's rules: strict types, only what this deployment runs, and an
+idempotency key means one request."""
 
 from __future__ import annotations
 
@@ -55,3 +56,17 @@ def test_a_task_create_the_deployment_cannot_run_is_rejected_saying_why(
     assert counts()["tasks"] == 0
     assert claude.requests == []
 
+
+def test_a_task_create_replayed_with_another_prompt_is_rejected(
+    run: Run, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given: a pipeline's task.create that made a task
+    message = _create(session)
+    assert failed_ids(run(body=message)) == set()
+    # When: the same key arrives with another prompt
+    response = run(body={**message, "prompt": "q"})
+    # Then: rejected (to the DLQ by redrive) saying why, and still one task
+    assert len(failed_ids(response)) == 1
+    (logged,) = [r for r in caplog.records if r.getMessage() == "record not acknowledged"]
+    assert logged.__dict__["kind"] == "MessageRejected" and "different request" in logged.__dict__["reason"]
+    assert counts()["tasks"] == 1
