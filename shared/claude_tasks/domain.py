@@ -103,6 +103,7 @@ class Task(Record):
     run_cost_usd: float = Field(0.0, exclude=True)
     lease_id: str | None = Field(None, exclude=True)
     lease_expires_at: str | None = Field(None, exclude=True)
+    request_fingerprint: str | None = Field(None, exclude=True)
 
 
 class Interaction(Record):

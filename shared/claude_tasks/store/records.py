@@ -66,6 +66,7 @@ def task_record(item: TaskModel) -> Task:
         run_cost_usd=float(item.run_cost_usd or 0),
         lease_id=item.lease_id,
         lease_expires_at=item.lease_expires_at,
+        request_fingerprint=item.request_fingerprint,
     )
 
 

@@ -102,12 +102,14 @@ class TaskRepository:
         return task_record(item), True  # as written, version included: no read back
 
     def _replayed(self, item: TaskModel) -> Task:
-        """The task an earlier call made with `item`'s id, if it came from the same request."""
+        """The task an earlier call made with `item`'s id, if it came from the same request.
+
+        Raises `IdempotencyKeyReused` when both carry a fingerprint and they differ (an item
+        older than fingerprints, or a caller without one, is not comparable).
+        """
         task = self.get(item.owner, item.task_id)
-        first = TaskModel.get(item.task_id, consistent_read=True, attributes_to_get=["request_fingerprint"])
-        # Unknown on either side (an item older than fingerprints, a caller without one): not comparable.
-        if None not in (first.request_fingerprint, item.request_fingerprint) and (
-            first.request_fingerprint != item.request_fingerprint
+        if None not in (task.request_fingerprint, item.request_fingerprint) and (
+            task.request_fingerprint != item.request_fingerprint
         ):
             raise IdempotencyKeyReused("fork" if item.forked_from else "task")
         return task
