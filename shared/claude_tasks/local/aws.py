@@ -51,6 +51,24 @@ class EmbeddedAws:
         self._server.shutdown()
         self._server.server_close()
 
+    def release_in_flight(self) -> int:
+        """Make every message that is received but not deleted (in flight) visible again; returns how many.
+
+        SQS offers no call that lists in-flight messages, so a snapshot taken through
+        the API would miss them; moto runs in this process, so its queues are read directly.
+        """
+        from moto.sqs.models import sqs_backends
+
+        released = 0
+        for regions in sqs_backends.values():
+            for backend in regions.values():
+                for queue in backend.queues.values():
+                    for message in [m for m in queue._messages if not m.visible]:
+                        message.change_visibility(-1)  # visible_at in the past: receivable now
+                        queue.pending_messages.discard(message)
+                        released += 1
+        return released
+
     def reset(self) -> None:
         """Forget every resource and item (moto's reset API)."""
         # Our own loopback endpoint, http only: S310's concern (file:, custom schemes) cannot arise.

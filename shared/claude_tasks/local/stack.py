@@ -43,6 +43,7 @@ class LocalStack:
         self.api_url = ""
         # (what, how) in start order; `stop()` runs them in reverse.
         self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._aws: EmbeddedAws | None = None
 
     def start(self) -> dict[str, Any]:
         """Start everything; returns what `stack.json` holds. Raises StackError (nothing left running)."""
@@ -65,6 +66,7 @@ class LocalStack:
         environment.use_fake_credentials(self.env)
         aws = _listen(lambda: EmbeddedAws(options.host, options.aws_port), options.aws_port, "--aws-port").start()
         self._stops.append(("aws", aws.stop))
+        self._aws = aws
         settings = provision(aws.endpoint_url, options.region, options.prefix, self.backend.api_key)
         self._restore(settings)
         template = load_template()
@@ -112,6 +114,9 @@ class LocalStack:
             self.restored = state.Snapshot(settings).restore(saved)
 
     def _save(self, settings: Settings) -> None:
+        if self._aws is not None:
+            # A message a worker held (or one held invisible by hand) is not lost: it comes back on restart.
+            self._aws.release_in_flight()
         state.save(self.options.state_file, state.Snapshot(settings).take())
         logger.info("data saved to %s", self.options.state_file)
 
