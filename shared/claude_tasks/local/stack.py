@@ -114,10 +114,12 @@ class LocalStack:
             self.restored = state.Snapshot(settings).restore(saved)
 
     def _save(self, settings: Settings) -> None:
-        if self._aws is not None:
+        aws = self._aws
+        if aws is not None:
             # A message a worker held (or one held invisible by hand) is not lost: it comes back on restart.
-            self._aws.release_in_flight()
-        state.save(self.options.state_file, state.Snapshot(settings).take())
+            aws.release_in_flight()
+        read = None if aws is None else lambda table: aws.table_items(settings.region, table)
+        state.save(self.options.state_file, state.Snapshot(settings, read).take())
         logger.info("data saved to %s", self.options.state_file)
 
     def stop(self, save: bool = True) -> None:
