@@ -38,6 +38,38 @@ def _as_boto(value: Any) -> Any:
     return value
 
 
+def stop_tracking_model_instances() -> None:
+    """Keep moto from holding on to every model object it ever creates; idempotent, process-wide.
+
+    moto's `BaseModel.__new__` appends each instance to its class's `instances_tracked`
+    list, emptied only by a moto reset; it feeds the `/moto-api/data.json` dashboard.
+    DynamoDB's `Scan` and `Query` answer with deep copies of every item they read, and
+    an `Item` is such a model: every item a read returned stayed in memory for good.
+    Under load that was most of the local stack's growth (~40 KB per API operation,
+    1 GB after 19,000), and the janitor's full scans added a copy of the tables each
+    run. Nothing here reads those lists (the dashboard is not used; S3's reset uses
+    them only to close keys that the garbage collector closes anyway), so new objects
+    are no longer recorded. Objects a table or queue holds stay alive through it.
+    """
+    from moto.core.common_models import BaseModel
+
+    if getattr(BaseModel.__new__, "untracked", False):
+        return
+
+    def untracked_new(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    untracked_new.untracked = True  # type: ignore[attr-defined]
+    BaseModel.__new__ = staticmethod(untracked_new)  # type: ignore[method-assign]
+    for cls in _subclasses(BaseModel):
+        cls.instances_tracked = []  # type: ignore[attr-defined]
+
+
+def _subclasses(cls: type) -> list[type]:
+    direct: list[type] = cls.__subclasses__()
+    return [c for sub in direct for c in (sub, *_subclasses(sub))]
+
+
 class EmbeddedAws:
     """moto server in a background thread. Use as a context manager, or `start()` / `stop()`."""
 
@@ -47,6 +79,7 @@ class EmbeddedAws:
         """`middleware`, if given, wraps moto's WSGI app (the benchmarks count round trips with it)."""
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+        stop_tracking_model_instances()
         app: Any = DomainDispatcherApplication(create_backend_app)
         if middleware is not None:
             app = middleware(app)
