@@ -18,9 +18,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from claude_tasks.config import get_settings
-from claude_tasks.delivery import Delivery, RecordFailed
-from claude_tasks.executor import TaskExecutor
+from claude_tasks.app.delivery import Delivery, RecordFailed
+from claude_tasks.app.run import TaskExecutor
+from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 # The event source mapping's BatchSize: every record of a full batch gets a thread.

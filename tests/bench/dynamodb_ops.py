@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from claude_tasks.domain import NewInteraction, NewTask, Role
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.resources import provision
+from claude_tasks.core.records import NewInteraction, NewTask, Role
 from claude_tasks.store import Store
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.resources import provision
 
 
 class Recorder:

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewInteraction, NewTask, Role
-from claude_tasks.errors import ClaudeSessionTaken, Conflict, NotFound, SessionNotActive
+from claude_tasks.core.errors import ClaudeSessionTaken, Conflict, NotFound, SessionNotActive
+from claude_tasks.core.records import NewInteraction, NewTask, Role
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 
 OPERATIONS = {"count": 0}

@@ -7,9 +7,7 @@ import uuid
 
 import pytest
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewInteraction, NewTask, Role
-from claude_tasks.errors import (
+from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     ImmutableField,
     InteractionSessionMismatch,
@@ -17,7 +15,9 @@ from claude_tasks.errors import (
     SessionNotFound,
     TaskNotFound,
 )
+from claude_tasks.core.records import NewInteraction, NewTask, Role
 from claude_tasks.store import Store, TaskWrite
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import TaskModel
 from claude_tasks.store.transaction import Cancelled
 from tests.support.tables import counts, task_count

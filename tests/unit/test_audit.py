@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import NewInteraction, Role
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.records import NewInteraction, Role
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
 
 

@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 from moto import mock_aws
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewInteraction, NewTask, Role, Session, Task
-from claude_tasks.errors import ClaudeSessionTaken, DomainError, ImmutableField, NotFound, SessionHasTasks
-from claude_tasks.local.resources import provision
+from claude_tasks.core.errors import ClaudeSessionTaken, DomainError, ImmutableField, NotFound, SessionHasTasks
+from claude_tasks.core.records import NewInteraction, NewTask, Role, Session, Task
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim, SessionModel, TaskModel
+from claude_tasks_dev.local.resources import provision
 
 OWNERS = st.sampled_from(["alice", "bob"])
 CLAUDE_IDS = [str(uuid.UUID(int=n)) for n in range(1, 5)]

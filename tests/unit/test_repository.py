@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from claude_tasks.domain import NewInteraction, Role, TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     InvalidCursor,
     ItemTooLarge,
@@ -17,6 +16,7 @@ from claude_tasks.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.records import NewInteraction, Role, TaskStatus
 from claude_tasks.store import Store, TaskWrite, cursor
 from claude_tasks.store.models import SessionModel, TaskModel
 from claude_tasks.store.runs import Lease

@@ -17,9 +17,9 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from pynamodb.models import Model
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import NewInteraction, NewTask, Role, TaskStatus
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.core.config import Settings
+from claude_tasks.core.errors import TransientStoreError
+from claude_tasks.core.records import NewInteraction, NewTask, Role, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.models import SessionModel, TaskModel, bind
 from claude_tasks.store.runs import Lease

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable")

@@ -22,9 +22,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
-from claude_tasks.config import get_settings
-from claude_tasks.queue import TaskQueue
-from claude_tasks.service import TaskService
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.app.service import TaskService
+from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 from problems import Unauthenticated, malformed_json, unauthenticated, unsupported_media_type

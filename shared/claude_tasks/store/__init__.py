@@ -7,7 +7,7 @@ is one conditional `TransactWriteItems`.
 
 from __future__ import annotations
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
 from claude_tasks.store.interactions import InteractionRepository

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import UpdateError
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import Task
-from claude_tasks.errors import ClaudeSessionTaken
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.errors import ClaudeSessionTaken
+from claude_tasks.core.records import Task
 from claude_tasks.store.faults import response_code, translate_faults
 from claude_tasks.store.models import ClaudeSessionClaim, TaskModel
 from claude_tasks.store.task_write import TaskWrite

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import Interaction, NewInteraction, Page, Task
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.records import Interaction, NewInteraction, Page, Task
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.models import InteractionModel, TaskModel

@@ -22,7 +22,7 @@ from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 
 SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"

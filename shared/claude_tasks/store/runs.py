@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
-from claude_tasks.clock import iso_in, now_iso
-from claude_tasks.domain import NewInteraction, Role, Task, TaskStatus
-from claude_tasks.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.core.clock import iso_in, now_iso
+from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.core.records import NewInteraction, Role, Task, TaskStatus
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.models import TaskModel

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     ConcurrentUpdate,
     DomainError,
@@ -24,6 +23,7 @@ from claude_tasks.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.models import TaskModel
 from claude_tasks.store.transaction import Transaction
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import NewTask, Page, SessionStatus, Task, TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.errors import (
     Conflict,
     IdempotencyKeyReused,
     ImmutableField,
@@ -19,6 +18,7 @@ from claude_tasks.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.records import NewTask, Page, SessionStatus, Task, TaskStatus
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token

@@ -28,7 +28,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from claude_tasks.errors import ItemTooLarge, TransientStoreError
+from claude_tasks.core.errors import ItemTooLarge, TransientStoreError
 from claude_tasks.store import faults
 from claude_tasks.store.ids import new_id
 

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
-from claude_tasks.domain import ACTIVE_STATUSES, NewInteraction, NewTask, Task, TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.errors import (
     ConcurrentUpdate,
     DomainError,
     ItemTooLarge,
@@ -25,6 +24,7 @@ from claude_tasks.errors import (
     StaleInteractionCount,
     TaskStateConflict,
 )
+from claude_tasks.core.records import ACTIVE_STATUSES, NewInteraction, NewTask, Task, TaskStatus
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, TaskModel

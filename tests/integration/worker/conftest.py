@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import NewTask, Session, Task
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import NewTask, Session, Task
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.anthropic_stub import AnthropicStub

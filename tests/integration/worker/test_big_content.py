@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from claude_tasks.domain import Role
+from claude_tasks.core.records import Role
 from claude_tasks.store.models import InteractionModel
 from tests.integration.worker.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply

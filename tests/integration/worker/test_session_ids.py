@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import Session, TaskStatus
+from claude_tasks.core.records import Session, TaskStatus
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim
 from tests.conftest import SessionFactory
 from tests.integration.worker.conftest import MakeTask

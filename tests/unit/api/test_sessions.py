@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from claude_tasks.domain import NewInteraction, Role, Session, Task
+from claude_tasks.core.records import NewInteraction, Role, Session, Task
 from claude_tasks.store import Store
 from claude_tasks.store.models import SessionModel
 from tests.conftest import SessionFactory

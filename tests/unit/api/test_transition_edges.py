@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewTask, Session, Task, TaskStatus
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.core.errors import TransientStoreError
+from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.transaction import Transaction
 from tests.support import tables

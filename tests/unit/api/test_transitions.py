@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.config import Settings
-from claude_tasks.domain import Task, TaskStatus
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Task, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, TaskModel
 from tests.conftest import SessionFactory
 from tests.support import tables
