@@ -9,7 +9,6 @@ caller is told rather than the value coerced), and `UpdateTaskBody` says which f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated, Any, Literal, Self, get_args
 from uuid import UUID
 
@@ -19,14 +18,23 @@ from pydantic_core import PydanticCustomError
 
 from claude_tasks.claude import BACKEND_NAMES
 from claude_tasks.core import paths
+from claude_tasks.core.limits import (
+    MAX_METADATA_CHARS,
+    MAX_METADATA_DEPTH,
+    MAX_MODEL_CHARS,
+    MAX_NAME_CHARS,
+    MAX_REPLY_TOKENS,
+    MAX_SYSTEM_BYTES,
+    MAX_TITLE_CHARS,
+    at_most_bytes,
+    depth,
+)
 from claude_tasks.core.offer import StrictLimits
 from claude_tasks.core.records import Interaction, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.store.audit import ConsistencyReport
 
 __all__ = ["ConsistencyReport"]
 
-MAX_METADATA_CHARS = 16_384
-MAX_METADATA_DEPTH = 32
 # `deleting` is internal: a reader never sees a task in it, so callers can neither filter by it nor receive it.
 PublicTaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "exhausted"]
 PUBLIC_TASK_STATUSES: tuple[str, ...] = get_args(PublicTaskStatus)
@@ -34,37 +42,12 @@ PUBLIC_TASK_STATUSES: tuple[str, ...] = get_args(PublicTaskStatus)
 
 def _small_json(value: dict[str, Any]) -> dict[str, Any]:
     # Nesting first (json.dumps recurses): a response must serialise it again, and pydantic stops at ~255.
-    if _depth(value) > MAX_METADATA_DEPTH:
+    if depth(value, give_up_after=MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
         raise ValueError(f"metadata must nest at most {MAX_METADATA_DEPTH} levels of objects and arrays")
     # Metadata lives inside the item: bound it well below DynamoDB's 400 KB item limit.
     if len(json.dumps(value, default=str)) > MAX_METADATA_CHARS:
         raise ValueError(f"metadata must serialise to at most {MAX_METADATA_CHARS} characters of JSON")
     return value
-
-
-def _depth(value: object) -> int:
-    """How deep objects and arrays nest in `value` (a scalar: 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, level)
-        if level > MAX_METADATA_DEPTH:
-            return level  # deep enough to refuse: no need to walk the rest
-        stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
-def _at_most_bytes(limit: int) -> Callable[[str], str]:
-    # Text stored in the task item: its UTF-8 size, not its length, counts toward the 400 KB limit.
-    def check(value: str) -> str:
-        if len(value.encode()) > limit:
-            raise ValueError(f"must be at most {limit} bytes in UTF-8")
-        return value
-
-    return check
 
 
 def _known_backend(value: str) -> str:
@@ -107,17 +90,19 @@ class CreateSessionBody(_Body):
         # Documented for clients and fuzzers; the validator enforces the full rules with clearer messages.
         json_schema_extra={"pattern": "^/", "maxLength": paths.MAX_PATH_CHARS},
     )
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
     metadata: Metadata = Field(default_factory=dict)
 
 
 class CreateTaskBody(_Body):
     prompt: str = Field(min_length=1, description="Longer than the configured limit: 413.")
-    title: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=MAX_TITLE_CHARS)
     backend: Backend | None = None
-    model: str | None = Field(None, min_length=1, max_length=128)
-    system: Annotated[str, AfterValidator(_at_most_bytes(50_000))] | None = Field(None, max_length=50_000)
-    max_tokens: int | None = Field(None, ge=1, le=128_000)
+    model: str | None = Field(None, min_length=1, max_length=MAX_MODEL_CHARS)
+    system: Annotated[str, AfterValidator(at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
+        None, max_length=MAX_SYSTEM_BYTES
+    )
+    max_tokens: int | None = Field(None, ge=1, le=MAX_REPLY_TOKENS)
     limits: StrictLimits = Field(default_factory=StrictLimits)
     metadata: Metadata = Field(default_factory=dict)
 
@@ -128,7 +113,7 @@ class CreateTaskBody(_Body):
 class UpdateTaskBody(_Body):
     """Only `title` and `metadata` change; naming any other task field is refused field by field."""
 
-    title: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=MAX_TITLE_CHARS)
     metadata: Metadata | None = None
     session_id: Immutable
     task_id: Immutable

@@ -8,7 +8,7 @@ delivers it again, and after `maxReceiveCount` receives moves it to the DLQ).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,25 +24,18 @@ class Outcome(StrEnum):
     HANDED_OFF = "handed_off"  # too little invocation time left: re-queued for the next turns
 
 
-def _unbounded() -> float:
-    return math.inf
-
-
-def _ignore(task_id: str) -> None:
-    pass
-
-
 @dataclass(frozen=True)
 class Delivery:
-    """Where a message came from: its SQS id, how often it was received, the invocation's time left.
-
-    `correlate` is called with the task id as soon as it is known, so the caller can tag its logs.
-    """
+    """Where a message came from: its SQS id, how often it was received, and when its invocation ends
+    (a `time.monotonic()` value; infinite when no Lambda context bounds it)."""
 
     message_id: str
     receive_count: int = 1
-    remaining_s: Callable[[], float] = _unbounded
-    correlate: Callable[[str], None] = _ignore
+    ends_at: float = math.inf
+
+    def remaining_s(self) -> float:
+        """Seconds left in the invocation that carries this delivery."""
+        return self.ends_at - time.monotonic()
 
 
 class RecordFailed(Exception):

@@ -8,35 +8,22 @@ queue by pipelines). Both are validated with these models at the worker.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from claude_tasks.app.delivery import MessageRejected
 from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
+from claude_tasks.core.limits import MAX_MODEL_CHARS, MAX_SYSTEM_BYTES, at_most_bytes
 from claude_tasks.core.offer import StrictLimits
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 logger = Logger(child=True)
-
-
-MAX_MODEL_CHARS = 128
-MAX_SYSTEM_BYTES = 50_000
-
-
-def _at_most_bytes(limit: int) -> Callable[[str], str]:
-    # Its UTF-8 size, not its length, counts toward the item's limit.
-    def check(value: str) -> str:
-        if len(value.encode()) > limit:
-            raise ValueError(f"must be at most {limit} bytes in UTF-8")
-        return value
-
-    return check
 
 
 class _Message(BaseModel):
@@ -63,7 +50,7 @@ class TaskCreate(_Message):
     idempotency_key: str = Field(min_length=1, max_length=256)
     # The API's bounds: both are stored in the task item, under DynamoDB's 400 KB.
     model: str | None = Field(None, min_length=1, max_length=MAX_MODEL_CHARS)
-    system: Annotated[str, AfterValidator(_at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
+    system: Annotated[str, AfterValidator(at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
         None, max_length=MAX_SYSTEM_BYTES
     )
     limits: StrictLimits | None = None
@@ -102,3 +89,15 @@ class TaskQueue:
             logger.exception("could not enqueue task; the janitor will re-queue it", extra={"task_id": task_id})
             return False
         return True
+
+
+def parse(body: str) -> TaskRun | TaskCreate:
+    """The message in `body`. Raises `MessageRejected` saying what is wrong (not JSON, unknown type, fields)."""
+    try:
+        return task_message.validate_json(body)
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in invalid.errors()[:5]
+        )
+        raise MessageRejected(f"invalid task message: {problems}") from invalid

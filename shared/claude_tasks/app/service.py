@@ -15,17 +15,14 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from claude_tasks.app.queue import TaskQueue
-from claude_tasks.core import paths
-from claude_tasks.core.errors import Forbidden, PromptTooLarge, QueueUnavailable
+from claude_tasks.core import limits, paths
+from claude_tasks.core.errors import Forbidden, QueueUnavailable
 from claude_tasks.core.offer import check_offered
 from claude_tasks.core.records import Interaction, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import ConsistencyReport, consistency_report
-from claude_tasks.store.transitions import TooLarge
 
 metrics = Metrics()
-# A task item holds its prompt twice (`prompt` and `pending_prompts`) under DynamoDB's 400 KB item limit.
-MAX_PROMPT_BYTES = 100_000
 
 
 class TaskService:
@@ -164,10 +161,7 @@ class TaskService:
         return consistency_report()
 
     def _check_prompt(self, prompt: str) -> None:
-        if len(prompt) > self._settings.max_prompt_chars:
-            raise PromptTooLarge(len(prompt), self._settings.max_prompt_chars)
-        if len(prompt.encode()) > MAX_PROMPT_BYTES:
-            raise TooLarge("the prompt", len(prompt.encode()), MAX_PROMPT_BYTES)
+        limits.check_prompt(prompt, self._settings.max_prompt_chars)
 
     def _enqueue(self, task: Task) -> None:
         """Send the task's run. Raises `QueueUnavailable` when the send failed after botocore's retries."""

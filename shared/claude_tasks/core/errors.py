@@ -107,7 +107,18 @@ class InvalidCursor(DomainError):
         super().__init__("cursor is not valid for this query: pass the next_cursor of the previous page")
 
 
+class TooLarge(DomainError):
+    """Text that would not fit where it must be kept (413)."""
+
+    kind = "too_large"
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(f"{what} would be {size} bytes in UTF-8; the limit is {limit}")
+
+
 class PromptTooLarge(DomainError):
+    """A prompt longer than the configured number of characters (413)."""
+
     kind = "too_large"
 
     def __init__(self, size: int, limit: int) -> None:

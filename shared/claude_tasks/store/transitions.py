@@ -18,14 +18,12 @@ from pynamodb.expressions.update import Action
 
 from claude_tasks.core.errors import (
     ConcurrentUpdate,
-    DomainError,
     ItemTooLarge,
-    PromptTooLarge,
     StaleInteractionCount,
     TaskStateConflict,
+    TooLarge,
 )
 from claude_tasks.core.records import ACTIVE_STATUSES, NewInteraction, NewTask, Task, TaskStatus
-from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.records import interaction_record
@@ -48,14 +46,6 @@ COPYING = "the conversation is still being copied: send the fork again with the 
 _FORKING = frozenset({TaskStatus.SUCCEEDED})
 
 
-class TooLarge(PromptTooLarge):
-    """Text that would not fit in the item that must hold it (413)."""
-
-    def __init__(self, what: str, size: int, limit: int) -> None:
-        DomainError.__init__(self, f"{what} would be {size} bytes in UTF-8; the limit is {limit}")
-
-
-@translate_faults
 class TransitionRepository:
     def __init__(self, store: Store) -> None:
         self._store = store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from claude_tasks.app.turns import LEASE_GRACE_S
+from claude_tasks.app.run import LEASE_GRACE_S
 from claude_tasks.core.clock import iso_in
 from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store

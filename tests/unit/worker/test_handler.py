@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from claude_tasks.app.turns import CALL_MARGIN_S
+from claude_tasks.app.run import CALL_MARGIN_S
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store
 from tests.support.claude_double import ScriptedClaude
