@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from claude_tasks.core import lifecycle
 from claude_tasks.core.clock import now_iso
 from claude_tasks.core.errors import (
     ClaudeSessionTaken,
@@ -23,6 +24,7 @@ from claude_tasks.core.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.lifecycle import Event
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.models import TaskModel
 from claude_tasks.store.transaction import Transaction
@@ -67,6 +69,21 @@ class TaskWrite:
             cond &= extra
         result: Condition = cond
         return result
+
+    def moves(self, event: Event, to: TaskStatus | None = None) -> TaskWrite:
+        """Require the task in a state the lifecycle table allows `event` from and, given `to`, move it there.
+
+        Narrows any states already required. Raises ValueError when the table does not lead from
+        `event` to `to`: a mistake in our code, which this makes impossible to commit.
+        """
+        row = lifecycle.transition(event)
+        if to is not None and to not in row.targets:
+            raise ValueError(f"the lifecycle has no {event.value!r} into {to.value!r}")
+        allowed = row.sources if self.allowed_statuses is None else self.allowed_statuses & row.sources
+        self.allowed_statuses = allowed
+        if to is not None:
+            self.actions.append(TaskModel.status.set(to.value))
+        return self
 
     def stage(self, tx: Transaction) -> None:
         """Add this update to `tx` under the name `task`. Version-checked only when a version was given."""

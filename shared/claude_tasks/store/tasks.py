@@ -18,6 +18,7 @@ from claude_tasks.core.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.lifecycle import Event
 from claude_tasks.core.records import NewTask, Page, SessionStatus, Task, TaskStatus
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import translate_faults
@@ -206,7 +207,7 @@ class TaskRepository:
             if name not in MUTABLE_FIELDS:
                 raise ImmutableField(name)
         task = self.get(owner, task_id)
-        write = TaskWrite(task_id, task.session_id, owner=owner)
+        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.EDIT)
         if "title" in changes:
             write.actions.append(TaskModel.title.set(changes["title"]))
         if "metadata" in changes:
@@ -215,15 +216,15 @@ class TaskRepository:
         # Read back: other fields (status, version) may have moved since `task` was read.
         return self.get(owner, task_id)
 
-    def delete(self, owner: str, task_id: str, force: bool = False) -> None:
+    def delete(self, owner: str, task_id: str) -> None:
         """Delete a task: mark it `deleting` (conditional), delete its interactions, then one
         transaction deletes the task and decrements its session's `task_count`.
 
-        A running task is refused (`TaskStateConflict`) unless `force`. A task found
+        A running task is refused (`TaskStateConflict`): cancel it first. A task found
         already gone at the last step was deleted (by this call's committed retry, or
         by a concurrent delete): that is success. Raises `TaskNotFound`.
         """
-        task = self._mark_deleting(owner, task_id, force)
+        task = self._mark_deleting(owner, task_id)
         with InteractionModel.batch_write() as batch:
             for item in InteractionModel.query(task_id, consistent_read=True):
                 batch.delete(item)
@@ -244,17 +245,15 @@ class TaskRepository:
                 raise TaskNotFound(task_id) from cancelled
         self._store.claims.retire(task)
 
-    def _mark_deleting(self, owner: str, task_id: str, force: bool) -> Task:
+    def _mark_deleting(self, owner: str, task_id: str) -> Task:
         try:
             task = self.get(owner, task_id)
         except TaskNotFound:
             # A delete that stopped half-way left the task `deleting`: finish it.
             task = self.load_deleting(owner, task_id)
             return task
-        write = TaskWrite(task_id, task.session_id, owner=owner)
-        if not force:
-            write.allowed_statuses = frozenset(TaskStatus) - {TaskStatus.RUNNING, TaskStatus.DELETING}
-        write.actions += [TaskModel.status.set(TaskStatus.DELETING.value), TaskModel.active_shard.remove()]
+        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.DELETE, TaskStatus.DELETING)
+        write.actions.append(TaskModel.active_shard.remove())
         self.commit(write)
         return task
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
+from claude_tasks.core import lifecycle
 from claude_tasks.core.errors import (
     ConcurrentUpdate,
     ItemTooLarge,
@@ -23,7 +24,8 @@ from claude_tasks.core.errors import (
     TaskStateConflict,
     TooLarge,
 )
-from claude_tasks.core.records import ACTIVE_STATUSES, NewInteraction, NewTask, Task, TaskStatus
+from claude_tasks.core.lifecycle import Event
+from claude_tasks.core.records import NewInteraction, NewTask, Task, TaskStatus
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.records import interaction_record
@@ -34,7 +36,6 @@ from claude_tasks.store.transaction import Cancelled
 if TYPE_CHECKING:
     from claude_tasks.store import Store
 
-RETRYABLE_STATUSES = frozenset({TaskStatus.FAILED, TaskStatus.EXHAUSTED, TaskStatus.CANCELLED})
 ITEM_BYTES = 400 * 1024  # DynamoDB's limit on one item, attribute names included
 # Ids, timestamps, counters, limits, attribute names and per-element overhead: generously.
 _ITEM_OVERHEAD_BYTES = 16_384
@@ -43,7 +44,6 @@ _COPY_ITEMS = 99  # + the fork's own update = TransactWriteItems' limit of 100 a
 _COPY_BYTES = 3_000_000  # and under its 4 MB limit on the request's size
 # The error a fork carries while its conversation is being copied; a replay of the fork finishes the copy.
 COPYING = "the conversation is still being copied: send the fork again with the same Idempotency-Key"
-_FORKING = frozenset({TaskStatus.SUCCEEDED})
 
 
 class TransitionRepository:
@@ -66,11 +66,14 @@ class TransitionRepository:
             budget = pending_budget(task)
             if pending > budget:
                 raise TooLarge("the task's pending prompts", pending, budget)
-            requeue = task.status not in ACTIVE_STATUSES
+            requeue = task.status not in lifecycle.ACTIVE
             write = TaskWrite(task_id, task.session_id, owner=owner)
-            write.allowed_statuses = frozenset({task.status}) if requeue else ACTIVE_STATUSES
+            if requeue:  # the status as read, still: a task that moved meanwhile is decided again
+                write.allowed_statuses = frozenset({task.status})
+                write.moves(Event.REOPEN, TaskStatus.QUEUED).actions += self._requeue(task_id)
+            else:
+                write.moves(Event.FOLLOW_UP).actions += _fresh_allowance()
             write.actions.append(TaskModel.pending_prompts.set((TaskModel.pending_prompts | []).append([prompt])))
-            write.actions += self._requeue(task_id) if requeue else _fresh_allowance()
             try:
                 self._store.tasks.commit(write)
             except TaskStateConflict:
@@ -89,9 +92,8 @@ class TransitionRepository:
         Raises `TaskNotFound`, or `TaskStateConflict` for a task in any other state.
         """
         task = self._store.tasks.get(owner, task_id)
-        write = TaskWrite(task_id, task.session_id, owner=owner, allowed_statuses=ACTIVE_STATUSES)
+        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.CANCEL, TaskStatus.CANCELLED)
         write.actions += [
-            TaskModel.status.set(TaskStatus.CANCELLED.value),
             TaskModel.lease_id.remove(),
             TaskModel.lease_expires_at.remove(),
             TaskModel.active_shard.remove(),
@@ -107,7 +109,7 @@ class TransitionRepository:
         task = self._store.tasks.get(owner, task_id)
         if not task.pending_prompts:
             raise TaskStateConflict(f"task {task_id} has no pending prompt to run again")
-        write = TaskWrite(task_id, task.session_id, owner=owner, allowed_statuses=RETRYABLE_STATUSES)
+        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.RETRY, TaskStatus.QUEUED)
         write.extra.append(size(TaskModel.pending_prompts) > 0)  # type: ignore[no-untyped-call]  # untyped helper
         write.actions += self._requeue(task_id)
         self._store.tasks.commit(write)
@@ -116,7 +118,6 @@ class TransitionRepository:
     def _requeue(self, task_id: str) -> list[Action]:
         # Every transition into `queued` starts a run: a fresh allowance and a place in the active index.
         return [
-            TaskModel.status.set(TaskStatus.QUEUED.value),
             TaskModel.active_shard.set(active_shard(task_id, self._store.settings.active_shards)),
             TaskModel.attempts.set(0),
             *_fresh_allowance(),
@@ -193,7 +194,7 @@ class TransitionRepository:
         )
         for chunk in _chunks(turns):
             tx = self._store.transaction()
-            write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, allowed_statuses=_FORKING)
+            write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner).moves(Event.FORK_COPIED)
             self._store.interactions.stage(tx, write, fork, chunk, copied)
             write.stage(tx)
             try:
@@ -205,14 +206,13 @@ class TransitionRepository:
 
     def _finish_fork(self, fork: Task, count: int) -> None:
         """Remove the copying mark; with a prompt pending, queue the fork. Requires it still copying, `count` turns."""
-        write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, allowed_statuses=_FORKING)
-        write.expected_count = count
+        write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, expected_count=count)
         write.extra.append(TaskModel.error == COPYING)
         if fork.pending_prompts:
             write.extra.append(size(TaskModel.pending_prompts) > 0)  # type: ignore[no-untyped-call]  # untyped helper
-            write.actions += self._requeue(fork.task_id)
+            write.moves(Event.FORK_COPIED, TaskStatus.QUEUED).actions += self._requeue(fork.task_id)
         else:
-            write.actions.append(TaskModel.error.remove())
+            write.moves(Event.FORK_COPIED).actions.append(TaskModel.error.remove())
         self._store.tasks.commit(write)
 
 
