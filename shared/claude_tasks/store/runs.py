@@ -22,7 +22,7 @@ from claude_tasks.core.records import NewInteraction, Role, Task, TaskStatus
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.models import TaskModel
-from claude_tasks.store.task_write import ItemView, TaskWrite
+from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.tasks import active_shard
 from claude_tasks.store.transaction import Cancelled, Transaction
 
@@ -84,14 +84,14 @@ class RunRepository:
         # The lease's own conditions are `extra`, not allowed states: a refusal returns the task as it was.
         queued = _status_in(lifecycle.sources(Event.LEASE)) & (_PENDING_COUNT > 0)
         old = self._take(TaskWrite(task_id, session_id, extra=[queued]), lease)
-        if old is not None and old.get("status") == TaskStatus.RUNNING.value and _expired(old, now):
+        if old is not None and old.status == TaskStatus.RUNNING.value and _expired(old, now):
             expired = _status_in(lifecycle.sources(Event.TAKE_OVER)) & (TaskModel.lease_expires_at < now)
             takeover = TaskWrite(task_id, session_id, actions=[TaskModel.attempts.add(1)], extra=[expired])
             old = self._take(takeover, lease)
         if old is not None:
             raise LeaseRefused(_refusal(task_id, old))
 
-    def _take(self, write: TaskWrite, lease: Lease) -> ItemView | None:
+    def _take(self, write: TaskWrite, lease: Lease) -> TaskModel | None:
         """Commit `write` as a lease; None when it took, else the task as it was when only its own condition failed."""
         write.actions += [
             TaskModel.status.set(TaskStatus.RUNNING.value),
@@ -103,10 +103,10 @@ class RunRepository:
         try:
             tx.commit()
         except Cancelled as cancelled:
-            old = cancelled.item("task")
+            old = cancelled.item("task", TaskModel)
             error = write.explain(old)
-            if isinstance(error, ConcurrentUpdate):  # only the lease condition failed
-                return old or {}
+            if old is not None and isinstance(error, ConcurrentUpdate):  # only the lease condition failed
+                return old
             raise error from cancelled
         return None
 
@@ -186,7 +186,7 @@ class RunRepository:
         except Cancelled as cancelled:
             if "claim" in cancelled.failed and write.claude_session_id is not None:
                 raise ClaudeSessionTaken(write.claude_session_id) from cancelled
-            raise write.explain(cancelled.item("task")) from cancelled
+            raise write.explain(cancelled.item("task", TaskModel)) from cancelled
 
 
 def _held(task: Task, lease: Lease) -> TaskWrite:
@@ -226,15 +226,15 @@ def _ended(reason: str | None) -> list[Action]:
     return actions
 
 
-def _expired(old: ItemView, now: str) -> bool:
-    expires_at = old.get("lease_expires_at")
+def _expired(old: TaskModel, now: str) -> bool:
+    expires_at = old.lease_expires_at
     return isinstance(expires_at, str) and expires_at < now
 
 
-def _refusal(task_id: str, old: ItemView) -> str:
-    status = old.get("status")
+def _refusal(task_id: str, old: TaskModel) -> str:
+    status = old.status
     if status == TaskStatus.RUNNING.value:
-        return f"task {task_id} is running under a live lease (until {old.get('lease_expires_at')})"
+        return f"task {task_id} is running under a live lease (until {old.lease_expires_at})"
     if status == TaskStatus.QUEUED.value:
         return f"task {task_id} is queued with no prompt pending"
     return f"task {task_id} is {status}: nothing to run"

@@ -97,7 +97,7 @@ class TaskRepository:
             if "task" in cancelled.failed and idempotent:
                 return self._replayed(item), False
             if "session" in cancelled.failed:
-                raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
+                raise _session_error(session_id, owner, cancelled.item("session", SessionModel)) from cancelled
             # A random id already taken by another write: never expected, and never "no such session".
             raise Conflict(f"task {item.task_id} already exists") from cancelled
         return task_record(item), True  # as written, version included: no read back
@@ -273,7 +273,7 @@ class TaskRepository:
         try:
             tx.commit()
         except Cancelled as cancelled:
-            error = write.explain(cancelled.item("task"))
+            error = write.explain(cancelled.item("task", TaskModel))
             if isinstance(error, TaskStateConflict) and write.allowed_statuses is not None:
                 error = TaskStateConflict(
                     f"{error}: the operation needs it to be one of {', '.join(sorted(write.allowed_statuses))}"
@@ -298,7 +298,7 @@ def _commit_once(tx: Transaction) -> None:
         tx.commit()
 
 
-def _session_error(session_id: str, owner: str, old: dict[str, Any] | None) -> Exception:
-    if old is None or old.get("owner") != owner:
+def _session_error(session_id: str, owner: str, old: SessionModel | None) -> Exception:
+    if old is None or old.owner != owner:
         return SessionNotFound(session_id)
-    return SessionNotActive(session_id, str(old.get("status")))
+    return SessionNotActive(session_id, old.status)

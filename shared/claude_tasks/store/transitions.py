@@ -200,7 +200,7 @@ class TransitionRepository:
             try:
                 tx.commit()
             except Cancelled as cancelled:
-                raise write.explain(cancelled.item("task")) from cancelled
+                raise write.explain(cancelled.item("task", TaskModel)) from cancelled
             copied += len(chunk)
         return copied
 
