@@ -53,7 +53,8 @@ DEV_ARGS ?=
 dev: $(VENV_STAMP)
 	$(BIN)/python -m claude_tasks_dev.local $(DEV_ARGS)
 
-test: $(VENV_STAMP)
+# The SAM CLI too: a test builds the shared layer to check what Lambda gets.
+test: $(VENV_STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
 
@@ -65,7 +66,7 @@ $(VENV313)/.stamp: pyproject.toml
 	$(VENV313)/bin/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-test-py313: $(VENV313)/.stamp
+test-py313: $(VENV313)/.stamp $(SAM_STAMP)
 	$(VENV313)/bin/python --version
 	$(VENV313)/bin/pytest -q
 

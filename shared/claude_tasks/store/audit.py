@@ -63,7 +63,7 @@ class _Tally:
 
 
 def consistency_report(page_size: int | None = None) -> ConsistencyReport:
-    """Scan every table and check invariants 1–5 of DESIGN.md. Never raises for bad data: reports it.
+    """Scan every table and check invariants 1–5 (README, "Invariants"). Never raises for bad data: reports it.
 
     Every violation reported was confirmed by consistent reads after the scans;
     one whose figures moved meanwhile is left out.
