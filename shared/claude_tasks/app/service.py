@@ -140,7 +140,7 @@ class TaskService:
         `IdempotencyKeyReused`."""
         if prompt is not None:
             self._check_prompt(prompt)
-        fork, runnable = self._store.transitions.fork(
+        fork, runnable = self._store.forks.fork(
             owner, task_id, prompt, session_id, idempotency_key, request_fingerprint
         )
         if runnable:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from claude_tasks.core.config import Settings
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
+from claude_tasks.store.forks import ForkRepository
 from claude_tasks.store.interactions import InteractionRepository
 from claude_tasks.store.models import bind
 from claude_tasks.store.runs import RunRepository
@@ -34,6 +35,7 @@ class Store:
         self.interactions = InteractionRepository(self)
         self.claims = ClaimRepository(self)
         self.transitions = TransitionRepository(self)
+        self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
