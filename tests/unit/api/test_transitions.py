@@ -12,6 +12,7 @@ from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, TaskModel
 from tests.conftest import SessionFactory
 from tests.support import tables
+from tests.support.turns import record_turn
 from tests.unit.api.conftest import Call
 
 Sent = Callable[[], list[dict[str, Any]]]
@@ -161,10 +162,11 @@ def test_retry_with_nothing_pending_is_409(call: Call, task: Task, put_in_state:
 
 
 def test_fork_copies_the_conversation_into_a_new_queued_task(
-    call: Call, store: Store, task: Task, add_turns: AddTurns, put_in_state: PutInState, sent: Sent
+    call: Call, store: Store, task: Task, add_turns: AddTurns, sent: Sent
 ) -> None:
-    # Given: a finished task with four turns and its own Claude session
-    store.claims.claim(put_in_state(add_turns(task, 4), TaskStatus.SUCCEEDED, pending=[]), "claude-1")
+    # Given: a task with two earlier turns, finished by a recorded turn that claimed its own Claude session
+    add_turns(task, 2)
+    assert record_turn(store, task, reply="Hello.", claim="claude-1").status is TaskStatus.SUCCEEDED
     sent()
     # When
     result = call("fork_task", path={"task_id": task.task_id}, body={"prompt": "Go another way"})
@@ -175,7 +177,7 @@ def test_fork_copies_the_conversation_into_a_new_queued_task(
     assert fork["status"] == "queued" and fork["pending_prompts"] == ["Go another way"]
     assert fork["claude_session_id"] is None and fork["interaction_count"] == 4
     contents = [item.content for item in InteractionModel.query(fork["task_id"])]
-    assert contents == ["turn 1", "turn 2", "turn 3", "turn 4"]
+    assert contents == ["turn 1", "turn 2", "Say hello", "Hello."]
     assert sent() == [_run_message(fork["task_id"], task.session_id)]
     assert tables.task_count(task.session_id) == 2
 
