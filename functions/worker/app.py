@@ -6,6 +6,7 @@ Records of a batch run concurrently; each either ends acknowledged or is listed 
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 import time
@@ -55,7 +56,9 @@ class ConcurrentBatchProcessor(BatchProcessor):
             return super().process()
         workers = min(self._max_workers, len(self.records))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
-            return list(pool.map(self._process_record, self.records))
+            # Each record runs in a copy of this invocation's context (contextvars), as it would inline.
+            contexts = [contextvars.copy_context() for _ in self.records]
+            return list(pool.map(lambda ctx, record: ctx.run(self._process_record, record), contexts, self.records))
 
 
 processor = ConcurrentBatchProcessor(MAX_CONCURRENT_RECORDS)

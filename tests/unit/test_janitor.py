@@ -102,3 +102,25 @@ def test_the_report_is_published_as_metrics(janitor: Janitor, session_factory, c
     assert emf["OrphanedSessions"] == [1.0] or emf["OrphanedSessions"] == 1.0
     assert emf["InvariantViolations"] in (0, 0.0, [0.0])
     assert run.report.violations == []
+
+
+def test_the_report_scans_in_pages_of_the_configured_size_and_only_when_due(
+    store: Store, settings: Settings, session_factory
+) -> None:
+    # Given five sessions, and a janitor told to audit two items a page at most once an hour
+    for _ in range(5):
+        session_factory()
+    tuned = settings.model_copy(update={"audit_page_size": 2, "report_interval_s": 3600})
+    janitor = Janitor(Store(tuned), TaskQueue(tuned))
+    limits: list[object] = []
+    client = SessionModel._get_connection().connection.client
+    client.meta.events.register("before-parameter-build.dynamodb.Scan", lambda params, **_: limits.append(params))
+    # When it runs twice in a row
+    first, second = janitor.run(), janitor.run()
+    # Then the first run's report read the sessions in pages of two (other calls get in between pages)
+    session_pages = [p for p in limits if isinstance(p, dict) and p["TableName"] == settings.sessions_table]
+    report_pages = [p for p in session_pages if p.get("Limit") == 2]
+    assert len(report_pages) >= 3
+    assert first.report is not None and first.report.total_sessions == 5
+    # And the second run, within the interval, did its duties without a report
+    assert second.report is None

@@ -8,6 +8,7 @@ threads still interleave freely between requests.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import urllib.request
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
 
 # One log line per request drowns everything else out; errors still show.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _as_boto(value: Any) -> Any:
+    """moto's wire JSON (binary values base64 text) as boto3 gives it (binary values bytes)."""
+    if isinstance(value, dict):
+        if set(value) == {"B"} and isinstance(value["B"], str):
+            return {"B": base64.b64decode(value["B"])}
+        if set(value) == {"BS"}:
+            return {"BS": [base64.b64decode(v) if isinstance(v, str) else v for v in value["BS"]]}
+        return {key: _as_boto(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_boto(item) for item in value]
+    return value
 
 
 class EmbeddedAws:
@@ -50,6 +64,40 @@ class EmbeddedAws:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def release_in_flight(self) -> int:
+        """Make every message that is received but not deleted (in flight) visible again; returns how many.
+
+        SQS offers no call that lists in-flight messages, so a snapshot taken through
+        the API would miss them; moto runs in this process, so its queues are read directly.
+        """
+        from moto.sqs.models import sqs_backends
+
+        released = 0
+        for regions in sqs_backends.values():
+            for backend in regions.values():
+                for queue in backend.queues.values():
+                    for message in [m for m in queue._messages if not m.visible]:
+                        message.change_visibility(-1)  # visible_at in the past: receivable now
+                        queue.pending_messages.discard(message)
+                        released += 1
+        return released
+
+    def table_items(self, region: str, table_name: str) -> list[dict[str, Any]]:
+        """Every item of a table, in the shape boto3's `Scan` returns, read from moto in this process.
+
+        A `Scan` through the endpoint costs moto time in proportion to the whole table on
+        every page (it sorts and deep-copies items): over 10 s for 10,000 items, too slow
+        for a Ctrl-C. Reading its backend directly is a plain walk over the items.
+        """
+        from moto.dynamodb.models import dynamodb_backends
+
+        for regions in dynamodb_backends.values():
+            backend = regions[region]
+            if table_name in backend.tables:
+                table = backend.get_table(table_name)
+                return [_as_boto(item.to_json()["Attributes"]) for item in table.all_items()]
+        raise KeyError(f"no table {table_name} in {region}")
 
     def reset(self) -> None:
         """Forget every resource and item (moto's reset API)."""

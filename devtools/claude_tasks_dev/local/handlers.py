@@ -7,7 +7,9 @@ under a unique module name so the three `app`s never clash.
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
+import logging
 import sys
 import threading
 import time
@@ -22,6 +24,9 @@ from claude_tasks_dev.checkout import repo_root
 
 ACCOUNT_ID = "123456789012"
 Handler = Callable[[Any, Any], Any]
+# The invocation the current thread works for. Threads a handler starts inherit it when given
+# a copy of the context (the worker's record threads are).
+_invocation: contextvars.ContextVar[FakeContext | None] = contextvars.ContextVar("invocation", default=None)
 
 
 @dataclass
@@ -66,12 +71,42 @@ class LambdaFunction:
             context = FakeContext(
                 self.name, self.memory_mb, arn, self.timeout_s, log_group_name=f"/aws/lambda/{self.name}"
             )
-            return self.handler(event, context)
+            token = _invocation.set(context)
+            try:
+                return self.handler(event, context)
+            finally:
+                _invocation.reset(token)
 
     def drain(self) -> None:
         """Wait for the invocation in flight, if any, to finish."""
         with self._lock:
             pass
+
+
+def label_log_records() -> None:
+    """Stamp each log record with the Lambda context of the invocation that wrote it.
+
+    In AWS each function has a process of its own; here three share one, and
+    Powertools' Logger keeps the keys `inject_lambda_context` appends on one
+    formatter per service, so the last invocation's name labelled every line. A
+    record's own attributes win over those keys in Powertools' formatter.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "labels_invocations", False):
+        return
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        context = _invocation.get()
+        if context is not None:
+            record.function_name = context.function_name
+            record.function_arn = context.invoked_function_arn
+            record.function_memory_size = context.memory_limit_in_mb
+            record.function_request_id = context.aws_request_id
+        return record
+
+    make.labels_invocations = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make)
 
 
 def load_function(template: dict[str, Any], logical_id: str, region: str, root: Path | None = None) -> LambdaFunction:
@@ -80,6 +115,7 @@ def load_function(template: dict[str, Any], logical_id: str, region: str, root: 
     Raises ImportError when the handler cannot be imported or a helper module of
     its folder would clash with an already loaded one of the same name.
     """
+    label_log_records()
     resource = template["Resources"][logical_id]["Properties"]
     defaults = template.get("Globals", {}).get("Function", {})
     folder = (root or repo_root()) / str(resource["CodeUri"])

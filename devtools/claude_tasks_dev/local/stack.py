@@ -43,6 +43,7 @@ class LocalStack:
         self.api_url = ""
         # (what, how) in start order; `stop()` runs them in reverse.
         self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._aws: EmbeddedAws | None = None
 
     def start(self) -> dict[str, Any]:
         """Start everything; returns what `stack.json` holds. Raises StackError (nothing left running)."""
@@ -65,6 +66,7 @@ class LocalStack:
         environment.use_fake_credentials(self.env)
         aws = _listen(lambda: EmbeddedAws(options.host, options.aws_port), options.aws_port, "--aws-port").start()
         self._stops.append(("aws", aws.stop))
+        self._aws = aws
         settings = provision(aws.endpoint_url, options.region, options.prefix, self.backend.api_key)
         self._restore(settings)
         template = load_template()
@@ -112,7 +114,12 @@ class LocalStack:
             self.restored = state.Snapshot(settings).restore(saved)
 
     def _save(self, settings: Settings) -> None:
-        state.save(self.options.state_file, state.Snapshot(settings).take())
+        aws = self._aws
+        if aws is not None:
+            # A message a worker held (or one held invisible by hand) is not lost: it comes back on restart.
+            aws.release_in_flight()
+        read = None if aws is None else lambda table: aws.table_items(settings.region, table)
+        state.save(self.options.state_file, state.Snapshot(settings, read).take())
         logger.info("data saved to %s", self.options.state_file)
 
     def stop(self, save: bool = True) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,28 +23,43 @@ class JanitorRun:
 
     orphans_deleted: int
     tasks_requeued: int
-    report: ConsistencyReport
+    report: ConsistencyReport | None  # None when the report was not due this run (`report_interval_s`)
 
 
 class Janitor:
     def __init__(self, store: Store, queue: TaskQueue) -> None:
         self._store = store
         self._queue = queue
+        self._last_report: float | None = None  # monotonic time of this container's last report
 
     def run(self, metrics: Metrics | None = None) -> JanitorRun:
-        """Do every duty once; each is safe to repeat and to run beside the API and worker."""
-        result = JanitorRun(self.delete_orphans(), self.requeue_stuck(), consistency_report())
+        """Do every duty once; each is safe to repeat and to run beside the API and worker.
+
+        The consistency report is made when `report_interval_s` has passed since the last one (always, at 0).
+        """
+        result = JanitorRun(self.delete_orphans(), self.requeue_stuck(), self.report_if_due())
         if metrics is not None:
             publish(result, metrics)
+        violations = None if result.report is None else len(result.report.violations)
         logger.info(
             "janitor run",
             extra={
                 "orphans_deleted": result.orphans_deleted,
                 "tasks_requeued": result.tasks_requeued,
-                "violations": len(result.report.violations),
+                "violations": violations,
             },
         )
         return result
+
+    def report_if_due(self) -> ConsistencyReport | None:
+        """The consistency report, scanned `audit_page_size` items a page; None when not due yet."""
+        settings = self._store.settings
+        now = time.monotonic()
+        if self._last_report is not None and now - self._last_report < settings.report_interval_s:
+            return None
+        report = consistency_report(page_size=settings.audit_page_size or None)
+        self._last_report = now
+        return report
 
     def delete_orphans(self) -> int:
         """Delete sessions with no tasks older than the retention period; a racing task creation wins."""
@@ -72,18 +88,18 @@ class Janitor:
 
 
 def publish(result: JanitorRun, metrics: Metrics) -> None:
-    """The consistency report's figures as CloudWatch metrics (EMF, through the Lambda's log)."""
+    """What the run did, and the consistency report's figures when it made one, as CloudWatch metrics (EMF)."""
+    figures = {"OrphansDeleted": result.orphans_deleted, "TasksRequeued": result.tasks_requeued}
     report = result.report
-    figures = {
-        "TotalSessions": report.total_sessions,
-        "OrphanedSessions": report.orphaned_sessions,
-        "TotalTasks": report.total_tasks,
-        "TasksWithValidSession": report.tasks_with_valid_session,
-        "TotalInteractions": report.total_interactions,
-        "SharedClaudeSessionIds": report.shared_claude_session_ids,
-        "InvariantViolations": len(report.violations),
-        "OrphansDeleted": result.orphans_deleted,
-        "TasksRequeued": result.tasks_requeued,
-    }
+    if report is not None:
+        figures |= {
+            "TotalSessions": report.total_sessions,
+            "OrphanedSessions": report.orphaned_sessions,
+            "TotalTasks": report.total_tasks,
+            "TasksWithValidSession": report.tasks_with_valid_session,
+            "TotalInteractions": report.total_interactions,
+            "SharedClaudeSessionIds": report.shared_claude_session_ids,
+            "InvariantViolations": len(report.violations),
+        }
     for name, value in figures.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

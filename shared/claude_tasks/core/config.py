@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
     active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
+    # The janitor's consistency report: items per scan page (0 = DynamoDB's 1 MB pages), and how
+    # often it runs at most (0 = every janitor run). The local stack sets both: its emulator serves
+    # one request at a time, and scans it serves slowly would hold every other call meanwhile.
+    audit_page_size: int = Field(0, ge=0, validation_alias="AUDIT_PAGE_SIZE")
+    report_interval_s: float = Field(0.0, ge=0, validation_alias="REPORT_INTERVAL_S")
 
     @field_validator("aws_endpoint_url", "anthropic_base_url", "project_root", "allowed_models", mode="before")
     @classmethod
