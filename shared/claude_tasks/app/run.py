@@ -146,20 +146,23 @@ class TaskExecutor:
             ended = self._end_without_turn(task, lease)
             if ended is not None:
                 return ended
-            status = self._turn(task, lease.renewed(self._lease_seconds(delivery)), time.monotonic() + budget)
+            status = self._turn(task, lease.renewed(self._lease_seconds(delivery)), budget)
             if status is not TaskStatus.RUNNING:
                 return Outcome(status.value)
             first = False
 
-    def _turn(self, task: Task, lease: Lease, deadline: float) -> TaskStatus:
-        """Ask Claude the head prompt and record its answer; returns the task's status after the turn."""
+    def _turn(self, task: Task, lease: Lease, budget_s: float) -> TaskStatus:
+        """Ask Claude the head prompt, within `budget_s` seconds, and record its answer; returns the task's
+        status after the turn."""
         # The first run mints the task's Claude session id; the turn's write claims it.
         claude_session_id = task.claude_session_id or new_id()
         claim = None if task.claude_session_id else claude_session_id
         # A new task has no history: skip the read (a round trip per record of a busy batch).
         history = self.store.interactions.all(task.task_id) if task.interaction_count else []
-        request = request_for(task, history, self.settings, claude_session_id, deadline)
-        reply = self._backend_for(task.backend or self.settings.claude_backend).complete(request)
+        # The backend first: a cold one imports its SDK, which is no part of the call's own time.
+        backend = self._backend_for(task.backend or self.settings.claude_backend)
+        request = request_for(task, history, self.settings, claude_session_id, time.monotonic() + budget_s)
+        reply = backend.complete(request)
         return self._record(task, lease, task.pending_prompts[0], reply, claim)
 
     def _record(self, task: Task, lease: Lease, prompt: str, reply: ClaudeReply, claim: str | None) -> TaskStatus:
