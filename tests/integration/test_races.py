@@ -68,7 +68,7 @@ def test_creating_tasks_while_deleting_the_session(store: Store, session_factory
         # Then no task outlives its session, and every surviving session's counter is exact
         for item in TaskModel.scan():
             assert SessionModel.count(item.session_id) == 1
-        report = consistency_report()
+        report = consistency_report(store)
         assert report.violations == []
         assert report.tasks_with_valid_session == report.total_tasks
 
@@ -99,7 +99,7 @@ def test_many_tasks_claiming_one_claude_session_id(store: Store, task_factory) -
         assert {item.task_id for item in InteractionModel.scan() if item.task_id in {t.task_id for t in tasks}} == {
             winners[0]
         }
-    assert consistency_report().shared_claude_session_ids == 0
+    assert consistency_report(store).shared_claude_session_ids == 0
 
 
 def test_concurrent_runs_and_follow_ups_on_one_task(store: Store, task_factory) -> None:
@@ -155,4 +155,4 @@ def test_concurrent_runs_and_follow_ups_on_one_task(store: Store, task_factory) 
     for w in range(10):
         mine = [p for p in [*answered, *after.pending_prompts] if p.startswith(f"{w}/")]
         assert mine == [f"{w}/{n}" for n in range(12)]
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []

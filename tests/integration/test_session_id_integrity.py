@@ -88,7 +88,7 @@ def test_interaction_session_id_consistency(store: Store, session_factory, task_
     # And nothing was written: the deleted task's turns went with it
     assert counts()["interactions"] == 0
     assert counts()["tasks"] == 0
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []
 
 
 def test_multiple_tasks_different_session_ids(store: Store, session_factory, task_factory) -> None:
@@ -104,7 +104,7 @@ def test_multiple_tasks_different_session_ids(store: Store, session_factory, tas
     assert {t.session_id for t in listed_first} == {first.session_id}
     assert {t.session_id for t in listed_second} == {second.session_id}
     assert (task_count(first.session_id), task_count(second.session_id)) == (3, 2)
-    report = consistency_report()
+    report = consistency_report(store)
     assert (report.total_tasks, report.tasks_with_valid_session, report.violations) == (5, 5, [])
 
 
@@ -160,7 +160,7 @@ def test_a_claude_session_id_claimed_in_a_recorded_turn_belongs_to_that_task_alo
     assert (after.claude_session_id, after.interaction_count) == (own, 4)
     assert ClaudeSessionClaim.get(claude_id).task_id == first.task_id
     assert ClaudeSessionClaim.get(own).task_id == second.task_id
-    assert consistency_report().shared_claude_session_ids == 0
+    assert consistency_report(store).shared_claude_session_ids == 0
 
 
 def test_concurrent_task_session_ids(store: Store, session_factory) -> None:
@@ -188,4 +188,4 @@ def test_concurrent_task_session_ids(store: Store, session_factory) -> None:
         assert TaskModel.get(task_id, consistent_read=True).session_id == session_id
     for session in sessions:
         assert task_count(session.session_id) == sum(1 for _, s in created if s == session.session_id)
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []

@@ -27,7 +27,7 @@ def test_a_clean_store_reports_the_seed_figures(store: Store, session_factory, t
     first, _second = task_factory(busy), task_factory(busy)
     record_turn(store, first, claim="c-1")
     # When the audit runs with pages of one item
-    report = consistency_report(page_size=1)
+    report = consistency_report(store, page_size=1)
     # Then the seed report's figures are exact and there is no violation
     assert report.model_dump() == {
         "total_sessions": 2,
@@ -56,7 +56,7 @@ def test_the_audit_finds_each_kind_of_violation(store: Store, session_factory, t
     _raw_task("twin-b", session.session_id, claude_session_id="shared")
     ClaudeSessionClaim("shared", task_id="twin-a", session_id=session.session_id, owner="alice", claimed_at="t").save()
     # When the audit runs, two items a page
-    report = consistency_report(page_size=2)
+    report = consistency_report(store, page_size=2)
     # Then it names every violation
     found = {(v.kind, v.subject) for v in report.violations}
     assert found == {
@@ -97,9 +97,9 @@ def test_writes_made_between_the_audits_scans_are_not_violations(store: Store, s
     for model in (TaskModel, InteractionModel):
         model._get_connection().connection.client.meta.events.register("before-parameter-build.dynamodb.Scan", traffic)
     # When the audit runs while those writes land between its scans
-    report = consistency_report(page_size=1)
+    report = consistency_report(store, page_size=1)
     # Then the writes did happen during its scans, and it reports no violation
     assert fired == {TaskModel.Meta.table_name, InteractionModel.Meta.table_name}
     assert report.violations == []
     # And the store is indeed consistent at rest
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []

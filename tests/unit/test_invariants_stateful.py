@@ -173,7 +173,7 @@ class RepositoryMachine(RuleBasedStateMachine):
 
     @invariant()
     def audit_finds_no_violation(self) -> None:
-        report = consistency_report(page_size=3)
+        report = consistency_report(self.store, page_size=3)
         assert report.violations == []
         assert report.total_sessions == len(self.live_sessions)
         assert report.total_tasks == report.tasks_with_valid_session == len(self.live_tasks)

@@ -63,7 +63,7 @@ def _direct_report(ctx: Context) -> dict[str, Any]:
     for name, value in FAKE_CREDENTIALS.items():
         os.environ.setdefault(name, value)
     tables = stack["tables"]
-    Store(
+    store = Store(
         Settings(
             aws_endpoint_url=stack["aws_endpoint_url"],
             region=stack["region"],
@@ -74,7 +74,7 @@ def _direct_report(ctx: Context) -> dict[str, Any]:
             content_bucket=stack["bucket"],
         )  # fmt: skip
     )
-    return consistency_report().model_dump(mode="json")
+    return consistency_report(store).model_dump(mode="json")
 
 
 def _local_stack(ctx: Context, command: str) -> dict[str, Any]:

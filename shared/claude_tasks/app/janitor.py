@@ -57,7 +57,7 @@ class Janitor:
         now = time.monotonic()
         if self._last_report is not None and now - self._last_report < settings.report_interval_s:
             return None
-        report = consistency_report(page_size=settings.audit_page_size or None)
+        report = consistency_report(self._store, page_size=settings.audit_page_size or None)
         self._last_report = now
         return report
 

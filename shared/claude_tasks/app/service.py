@@ -158,7 +158,7 @@ class TaskService:
         """The consistency report (a full scan). Raises `Forbidden` unless `owner` is a configured admin."""
         if owner not in self._settings.admins:
             raise Forbidden("the consistency report is for administrators only")
-        return consistency_report()
+        return consistency_report(self._store)
 
     def _check_prompt(self, prompt: str) -> None:
         limits.check_prompt(prompt, self._settings.max_prompt_chars)

@@ -10,13 +10,16 @@ writes made during the scans never show up as broken invariants.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import audit_recheck as recheck
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
 
 ViolationKind = Literal[
     "orphaned_task",
@@ -62,8 +65,8 @@ class _Tally:
             self.violations.append(Violation(kind=kind, subject=subject, detail=detail))
 
 
-def consistency_report(page_size: int | None = None) -> ConsistencyReport:
-    """Scan every table and check invariants 1–5 (README, "Invariants"). Never raises for bad data: reports it.
+def consistency_report(store: Store, page_size: int | None = None) -> ConsistencyReport:
+    """Scan `store`'s tables and check invariants 1–5 (README, "Invariants"). Never raises for bad data: reports it.
 
     Every violation reported was confirmed by consistent reads after the scans;
     one whose figures moved meanwhile is left out.

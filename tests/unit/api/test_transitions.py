@@ -220,7 +220,9 @@ def test_fork_into_another_owners_session_is_404(call: Call, task: Task, session
     assert tables.counts()["tasks"] == 1 and tables.task_count(bobs.session_id) == 0
 
 
-def test_fork_of_a_long_conversation_copies_every_turn_in_chunks(call: Call, task: Task, add_turns: AddTurns) -> None:
+def test_fork_of_a_long_conversation_copies_every_turn_in_chunks(
+    call: Call, task: Task, add_turns: AddTurns, store: Store
+) -> None:
     # Given: more turns than one transaction may carry (100 actions)
     add_turns(task, 130)
     # When
@@ -228,7 +230,7 @@ def test_fork_of_a_long_conversation_copies_every_turn_in_chunks(call: Call, tas
     # Then: all copied in order, and the stored data is consistent
     seqs = [int(item.seq) for item in InteractionModel.query(fork["task_id"])]
     assert fork["interaction_count"] == 130 and seqs == list(range(1, 131))
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []
 
 
 def test_fork_with_the_same_idempotency_key_returns_the_same_fork(call: Call, task: Task) -> None:
