@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,25 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.local_stack import RunningStack, start_stack
+
 PRINCIPALS = ("race-0", "race-1", "race-2")
 ENDED = frozenset({"succeeded", "failed", "cancelled", "exhausted"})
 Status = int | str  # an HTTP status, or "timeout" / "no-connection" when no answer came
-
-
-def start(state_dir: Path, janitor_interval: float) -> tuple[subprocess.Popen[bytes], dict[str, Any], Path]:
-    log = state_dir / "stack.log"
-    command = [sys.executable, "-m", "claude_tasks_dev.local", "--host", "127.0.0.1", "--api-port", "0"]
-    command += ["--aws-port", "0", "--state-dir", str(state_dir), "--no-persist"]
-    command += ["--janitor-interval", str(janitor_interval)]
-    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"} | {"CLAUDE_BACKEND": "offline"}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=sink, env=env)  # noqa: S603
-    stack_file = state_dir / "stack.json"
-    while not stack_file.is_file():
-        if process.poll() is not None:
-            raise SystemExit(log.read_text())
-        time.sleep(0.1)
-    return process, json.loads(stack_file.read_text()), log
 
 
 def call(api_url: str, method: str, path: str, principal: str, body: Any = None, key: str | None = None) -> Any:
@@ -367,15 +350,10 @@ def print_responses(world: World, setup: int, requests_s: float) -> None:
     print(f"5xx responses: {server_errors}; requests with no answer: {unanswered}")
 
 
-def stop(process: subprocess.Popen[bytes], log: Path) -> None:
+def stop(stack: RunningStack) -> None:
     started = time.monotonic()
-    process.send_signal(signal.SIGINT)
-    try:
-        status: int | str = process.wait(120)
-    except subprocess.TimeoutExpired:
-        process.kill()  # our own child, by its handle: the run stays bounded
-        status = f"none in 120 s (killed, {process.wait()})"
-    text = log.read_text(errors="replace")
+    status = stack.stop(signal.SIGINT)
+    text = stack.output()
     tail = text.strip().splitlines()[-1] if text.strip() else ""
     print(f"SIGINT -> exit {status} after {time.monotonic() - started:.1f} s; last line: {tail!r}")
     print(f"stack log: {text.count('Traceback')} tracebacks")
@@ -417,12 +395,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        process, info, log = start(Path(folder), args.janitor_interval)
-        print(f"stack pid {process.pid} at {info['api_url']}, Claude backend {info['claude_backend']}", flush=True)
+        stack = start_stack(Path(folder), "--no-persist", "--janitor-interval", str(args.janitor_interval))
+        info = stack.info
+        print(f"stack pid {stack.process.pid} at {info['api_url']}, Claude backend {info['claude_backend']}")
         try:
             measure(info, args)
         finally:
-            stop(process, log)
+            stop(stack)
 
 
 if __name__ == "__main__":
