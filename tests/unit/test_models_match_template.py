@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pynamodb.models import Model
 
-from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel, TranscriptItem
 from claude_tasks_dev.local.resources import TABLES, table_request
 from claude_tasks_dev.local.template import load_template
 
@@ -14,6 +14,7 @@ MODELS: dict[str, type[Model]] = {
     "TasksTable": TaskModel,
     "InteractionsTable": InteractionModel,
     "ClaudeSessionsTable": ClaudeSessionClaim,
+    "TranscriptsTable": TranscriptItem,
 }
 
 

@@ -12,9 +12,17 @@ def test_every_public_repository_method_translates_store_faults(store: Store) ->
     repositories = {
         name: repo for name, repo in vars(store).items() if type(repo).__module__.startswith("claude_tasks.store.")
     }
-    assert {"sessions", "tasks", "interactions", "claims", "transitions", "forks", "runs", "content"} <= set(
-        repositories
-    )
+    assert {
+        "sessions",
+        "tasks",
+        "interactions",
+        "claims",
+        "transitions",
+        "forks",
+        "runs",
+        "content",
+        "transcripts",
+    } <= set(repositories)
     # Then each public method is wrapped by `translate_faults` (functools.wraps leaves `__wrapped__`)
     bare = [
         f"{name}.{method}"

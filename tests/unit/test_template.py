@@ -17,7 +17,7 @@ from cfnlint.decode import decode
 from claude_tasks.core.config import Settings
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable")
+TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable", "TranscriptsTable")
 FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
 # SAM policy templates that expand to statements scoped to the resource they are given.
 SCOPED_POLICY_TEMPLATES = {

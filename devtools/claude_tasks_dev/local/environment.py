@@ -24,6 +24,7 @@ RESOURCE_FIELDS = (
     "tasks_table",
     "interactions_table",
     "claude_sessions_table",
+    "transcripts_table",
     "task_queue_url",
     "dlq_url",
     "content_bucket",

@@ -20,6 +20,7 @@ TABLES = {
     "TasksTable": ("tasks_table", "tasks"),
     "InteractionsTable": ("interactions_table", "interactions"),
     "ClaudeSessionsTable": ("claude_sessions_table", "claude-sessions"),
+    "TranscriptsTable": ("transcripts_table", "transcripts"),
 }
 TASK_QUEUE, DLQ, BUCKET, SECRET = "TaskQueue", "TaskDLQ", "ContentBucket", "AnthropicApiKeySecret"
 

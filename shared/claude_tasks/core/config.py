@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     tasks_table: str = Field("claude-tasks-tasks", validation_alias="TASKS_TABLE")
     interactions_table: str = Field("claude-tasks-interactions", validation_alias="INTERACTIONS_TABLE")
     claude_sessions_table: str = Field("claude-tasks-claude-sessions", validation_alias="CLAUDE_SESSIONS_TABLE")
+    transcripts_table: str = Field("claude-tasks-transcripts", validation_alias="TRANSCRIPTS_TABLE")
     task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
     dlq_url: str = Field("", validation_alias="DLQ_URL")
     content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")

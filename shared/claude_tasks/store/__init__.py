@@ -18,6 +18,7 @@ from claude_tasks.store.sessions import SessionRepository
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.tasks import TaskRepository
 from claude_tasks.store.transaction import Cancelled, Transaction
+from claude_tasks.store.transcripts import TranscriptRepository
 from claude_tasks.store.transitions import TransitionRepository
 
 __all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
@@ -37,6 +38,7 @@ class Store:
         self.transitions = TransitionRepository(self)
         self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
+        self.transcripts = TranscriptRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""
