@@ -14,18 +14,20 @@ VENV_STAMP := $(VENV)/.stamp
 # SAM CLI lives in its own venv: it pins an older boto3 than the project uses.
 # Its Python must be 3.13, because `sam build` for the python3.13 runtime looks for
 # `python3.13` on PATH, and the venv's own bin (first on PATH below) provides it.
-PY313 := $(or $(if $(shell pyenv prefix 3.13.0 2>/dev/null),$(shell pyenv prefix 3.13.0)/bin/python3.13),$(shell command -v python3.13 2>/dev/null),$(PYTHON))
+# Any python3.13: pyenv's newest 3.13.x, else one on PATH; `make build` fails without one.
+PY313 := $(or $(if $(shell pyenv prefix 3.13 2>/dev/null),$(shell pyenv prefix 3.13)/bin/python3.13),$(shell command -v python3.13 2>/dev/null),$(PYTHON))
 SAM_VENV := .tools/sam
 SAM_STAMP := $(SAM_VENV)/.stamp
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(SAM_VENV)/bin/sam
 
-.PHONY: help venv tools dev test test-py313 lint lint-ruff lint-format lint-mypy lint-template build bench clean distclean
+.PHONY: help venv tools dev test test-py313 lint lint-ruff lint-format lint-mypy lint-imports lint-template build bench clean distclean
 
 help:
-	@echo "make dev      run the whole service locally (http://127.0.0.1:3000)"
+	@echo "make dev      run the whole service locally (http://127.0.0.1:3000); flags: make dev DEV_ARGS=\"--api-port 3001\""
 	@echo "make test     lint the template, then run unit, integration and e2e tests"
-	@echo "make lint     ruff, mypy, cfn-lint and sam validate --lint"
+	@echo "make test-py313  the same tests on Python 3.13 (the Lambda runtime)"
+	@echo "make lint     ruff, mypy, import contracts, cfn-lint and sam validate --lint"
 	@echo "make build    sam build (no Docker) into .aws-sam/build"
 	@echo "make bench    cold-start and throughput benchmarks"
 	@echo "make clean    remove build output and caches (distclean: also the venvs)"
@@ -49,9 +51,10 @@ tools: $(SAM_STAMP)
 # Flags for the local stack, e.g. `make dev DEV_ARGS="--api-port 3001"` (see docs/local-stack.md).
 DEV_ARGS ?=
 dev: $(VENV_STAMP)
-	$(BIN)/python -m claude_tasks.local $(DEV_ARGS)
+	$(BIN)/python -m claude_tasks_dev.local $(DEV_ARGS)
 
-test: $(VENV_STAMP)
+# The SAM CLI too: a test builds the shared layer to check what Lambda gets.
+test: $(VENV_STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
 
@@ -63,12 +66,12 @@ $(VENV313)/.stamp: pyproject.toml
 	$(VENV313)/bin/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-test-py313: $(VENV313)/.stamp
+test-py313: $(VENV313)/.stamp $(SAM_STAMP)
 	$(VENV313)/bin/python --version
 	$(VENV313)/bin/pytest -q
 
 # Independent checks: `make -k lint` runs every one of them and then fails if any did.
-lint: lint-ruff lint-format lint-mypy lint-template
+lint: lint-ruff lint-format lint-mypy lint-imports lint-template
 
 lint-ruff: $(VENV_STAMP)
 	$(BIN)/ruff check .
@@ -79,8 +82,12 @@ lint-format: $(VENV_STAMP)
 # Each function directory is its own root in Lambda (/var/task), and each has an
 # `app` module: check them one at a time so the three `app`s never clash.
 lint-mypy: $(VENV_STAMP)
-	$(BIN)/mypy shared/claude_tasks
+	$(BIN)/mypy shared/claude_tasks devtools/claude_tasks_dev
 	rc=0; for fn in functions/*/; do MYPYPATH="$$fn" $(BIN)/mypy "$$fn" || rc=1; done; exit $$rc
+
+# The layers of pyproject.toml's [tool.importlinter]: a store module importing the application fails here.
+lint-imports: $(VENV_STAMP)
+	$(BIN)/lint-imports
 
 lint-template: $(VENV_STAMP) $(SAM_STAMP)
 	$(BIN)/cfn-lint template.yaml

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from claude_tasks.domain import NewTask, Session, Task  # noqa: E402
+from claude_tasks.core.records import NewTask, Session, Task  # noqa: E402
 from claude_tasks.store import Store  # noqa: E402
 
 SessionFactory = Callable[..., Session]

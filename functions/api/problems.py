@@ -23,8 +23,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError, Servic
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
-from claude_tasks.errors import DomainError, InvalidCursor
-from claude_tasks.schemas import FieldError, Problem
+from claude_tasks.core.errors import DomainError, InvalidCursor
+
+from schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
 # Any route: no principal (except the public ones), a body that is not JSON, bad parameters, our own bug.

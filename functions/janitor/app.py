@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from claude_tasks.config import get_settings
-from claude_tasks.maintenance import Janitor
-from claude_tasks.queue import TaskQueue
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 logger = Logger()

@@ -7,9 +7,10 @@ Records of a batch run concurrently; each either ends acknowledged or is listed 
 from __future__ import annotations
 
 import contextvars
+import math
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,9 +20,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from claude_tasks.config import get_settings
-from claude_tasks.delivery import Delivery, RecordFailed
-from claude_tasks.executor import TaskExecutor
+from claude_tasks.app.delivery import Delivery, RecordFailed
+from claude_tasks.app.run import TaskExecutor
+from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 # The event source mapping's BatchSize: every record of a full batch gets a thread.
@@ -89,14 +90,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 
 
 def _delivery(record: SQSRecord, context: LambdaContext | None) -> Delivery:
-    delivery = Delivery(
+    ends_at = math.inf if context is None else time.monotonic() + context.get_remaining_time_in_millis() / 1000
+    return Delivery(
         message_id=record.message_id,
         receive_count=int(record.attributes.approximate_receive_count),
-        correlate=lambda task_id: logger.thread_safe_append_keys(task_id=task_id),
+        ends_at=ends_at,
     )
-    if context is None:
-        return delivery
-    return replace(delivery, remaining_s=lambda: context.get_remaining_time_in_millis() / 1000)
 
 
 @logger.inject_lambda_context(clear_state=True)

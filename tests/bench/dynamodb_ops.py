@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from claude_tasks.domain import NewInteraction, NewTask, Role
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.resources import provision
+from claude_tasks.core.records import NewTask
 from claude_tasks.store import Store
+from claude_tasks.store.runs import Lease
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.resources import provision
+from tests.support.turns import turn
 
 
 class Recorder:
@@ -67,16 +69,18 @@ def capacity(operation: str, body: dict[str, Any]) -> tuple[float, float]:
 
 def _operations(store: Store) -> list[tuple[str, Callable[[], object]]]:
     session = store.sessions.create("bench", "/work/bench")
-    task = store.tasks.create("bench", session.session_id, NewTask(prompt="p"))
-    turn = NewInteraction(role=Role.USER, content="x" * 200)
-    spare = store.tasks.create("bench", session.session_id, NewTask(prompt="p"))
+    task = store.tasks.create("bench", session.session_id, NewTask(prompt="x" * 200))
+    # The worker's turn write is measured alone: its lease and read happen here, outside the window.
+    lease = Lease.start(60)
+    store.runs.lease(task.task_id, task.session_id, lease)
+    leased = store.tasks.load(task.task_id)
+    record = turn(leased, reply="y" * 200, claim="bench-claude-id")
     empty = store.sessions.create("bench", "/work/empty")
     return [
         ("get task (baseline)", lambda: store.tasks.load(task.task_id)),
         ("create session", lambda: store.sessions.create("bench", "/work/b")),
         ("create task", lambda: store.tasks.create("bench", session.session_id, NewTask(prompt="p"))),
-        ("append interaction", lambda: store.interactions.append(task, session.session_id, turn)),
-        ("claim claude session id", lambda: store.claims.claim(spare, "bench-claude-id")),
+        ("record turn (user+assistant+claim)", lambda: store.runs.record(leased, lease, record)),
         ("update task (read, then write)", lambda: store.tasks.update("bench", task.task_id, {"title": "t"})),
         ("delete task with 1 turn", lambda: store.tasks.delete("bench", task.task_id)),
         ("delete empty session", lambda: store.sessions.delete("bench", empty.session_id)),

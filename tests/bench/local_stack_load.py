@@ -3,7 +3,7 @@
 A measurement, not a test (it prints figures, asserts nothing). Run:
 `.venv/bin/python -m tests.bench.local_stack_load [--items 10000] [--janitor-interval 5]`.
 
-It starts `python -m claude_tasks.local` as `make dev` does (persisting to a
+It starts `python -m claude_tasks_dev.local` as `make dev` does (persisting to a
 temporary folder, so Ctrl-C saves everything), seeds the tables with a consistent
 data set of `--items` items, then:
 1. probes `GET /sessions` for `--probe-s` seconds with the janitor running every
@@ -35,14 +35,14 @@ from typing import Any
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
-from claude_tasks.clock import now_iso  # noqa: E402
-from claude_tasks.config import Settings  # noqa: E402
+from claude_tasks.core.clock import now_iso  # noqa: E402
+from claude_tasks.core.config import Settings  # noqa: E402
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel, bind  # noqa: E402
 
 
 def start(state_dir: Path, janitor_interval: float) -> tuple[subprocess.Popen[bytes], dict[str, Any], Path]:
     log = state_dir / "stack.log"
-    command = [sys.executable, "-m", "claude_tasks.local", "--api-port", "0", "--aws-port", "0"]
+    command = [sys.executable, "-m", "claude_tasks_dev.local", "--api-port", "0", "--aws-port", "0"]
     command += ["--state-dir", str(state_dir), "--janitor-interval", str(janitor_interval)]
     env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "CLAUDE_BACKEND")}
     with log.open("wb") as sink:

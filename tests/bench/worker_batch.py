@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from claude_tasks.claude import clear_backends
-from claude_tasks.config import Settings, get_settings
-from claude_tasks.domain import NewTask, TaskStatus
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.resources import provision
+from claude_tasks.core.config import Settings, get_settings
+from claude_tasks.core.records import NewTask, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.resources import provision
 from tests.support.anthropic_stub import AnthropicStub, Reply
 from tests.support.handlers import load_handler
 from tests.support.worker import LambdaContextStub, environment, failed_ids, load_event, run_body, with_bodies

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.cli.client import ApiClient
+from claude_tasks_dev.cli.client import ApiClient
 from tests.e2e.local_stack import FAST, RunningStack, start_stack
 
 

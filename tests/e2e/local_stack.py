@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from claude_tasks.cli.client import ApiClient
+from claude_tasks_dev.cli.client import ApiClient
 
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 20
@@ -74,7 +74,7 @@ class RunningStack:
 
 
 def start_stack(state_dir: Path, *options: str, env: dict[str, str] | None = None) -> RunningStack:
-    """Start `python -m claude_tasks.local` as `make dev` does, on free ports; wait until it wrote stack.json.
+    """Start `python -m claude_tasks_dev.local` as `make dev` does, on free ports; wait until it wrote stack.json.
 
     The developer's Claude settings are left out (the offline model runs) unless `env` adds some.
     """
@@ -82,7 +82,7 @@ def start_stack(state_dir: Path, *options: str, env: dict[str, str] | None = Non
     log = state_dir / f"stack-{uuid.uuid4().hex[:6]}.log"
     variables = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "CLAUDE_BACKEND")}
     variables.update(env or {}, PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "claude_tasks.local", "--api-port", "0", "--aws-port", "0"]
+    command = [sys.executable, "-m", "claude_tasks_dev.local", "--api-port", "0", "--aws-port", "0"]
     # A file, not a pipe: nobody reads a pipe while the tests run, and a full one would block the stack.
     with log.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, our module, fixed arguments

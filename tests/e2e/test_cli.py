@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from claude_tasks.cli import main
+from claude_tasks_dev.cli import main
 from tests.e2e.local_stack import RunningStack, wait_until
 
 Cli = Callable[..., tuple[int, str, str]]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.local.environment import (
+from claude_tasks.core.config import Settings
+from claude_tasks_dev.local.environment import (
     BackendUnavailable,
     apply_environment,
     choose_backend,
     function_environment,
     use_fake_credentials,
 )
-from claude_tasks.local.template import load_template
+from claude_tasks_dev.local.template import load_template
 
 
 @pytest.mark.parametrize(

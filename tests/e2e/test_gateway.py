@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.cli.client import ApiClient
-from claude_tasks.local.gateway import Gateway
-from claude_tasks.local.handlers import LambdaFunction
-from claude_tasks.local.routes import match_route, routes_from_template
-from claude_tasks.local.template import load_template, repo_root
+from claude_tasks_dev.checkout import repo_root
+from claude_tasks_dev.cli.client import ApiClient
+from claude_tasks_dev.local.gateway import Gateway
+from claude_tasks_dev.local.handlers import LambdaFunction
+from claude_tasks_dev.local.routes import match_route, routes_from_template
+from claude_tasks_dev.local.template import load_template
 
 EVENTS = repo_root() / "events" / "api"
 

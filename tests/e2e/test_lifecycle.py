@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.cli.client import ApiClient, ApiError
+from claude_tasks_dev.cli.client import ApiClient, ApiError
 from tests.e2e.local_stack import RunningStack, finished, wait_until
 
 WAIT_S = 15

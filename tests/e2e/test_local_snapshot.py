@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.resources import provision
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.resources import provision
 
 
 def test_table_items_read_in_process_equal_a_scan() -> None:

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from claude_tasks.cli.client import ApiClient
+from claude_tasks_dev.cli.client import ApiClient
 from tests.e2e.local_stack import RunningStack, finished, wait_until
 
 WAIT_S = 20

@@ -43,7 +43,7 @@ def test_a_second_stack_on_a_taken_port_says_which_flag_to_change(tmp_path: Path
         port = running.api_url.rsplit(":", 1)[1]
         # When another is started on its API port
         other = subprocess.run(  # noqa: S603 - this interpreter, our module, fixed arguments
-            [sys.executable, "-m", "claude_tasks.local", "--aws-port", "0", "--api-port", port,
+            [sys.executable, "-m", "claude_tasks_dev.local", "--aws-port", "0", "--api-port", port,
              "--state-dir", str(tmp_path / "second"), "--no-persist"],
             capture_output=True, text=True, timeout=30,
         )  # fmt: skip

@@ -9,14 +9,14 @@ from typing import Any
 import boto3
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.handlers import LambdaFunction
-from claude_tasks.local.resources import provision
-from claude_tasks.local.schedule import Schedule
-from claude_tasks.local.sqs_event import failed_ids
-from claude_tasks.local.template import repo_root
-from claude_tasks.local.worker_loop import WorkerLoop
+from claude_tasks.core.config import Settings
+from claude_tasks_dev.checkout import repo_root
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.handlers import LambdaFunction
+from claude_tasks_dev.local.resources import provision
+from claude_tasks_dev.local.schedule import Schedule
+from claude_tasks_dev.local.sqs_event import failed_ids
+from claude_tasks_dev.local.worker_loop import WorkerLoop
 from tests.e2e.local_stack import wait_until
 
 SAMPLE = json.loads((repo_root() / "events" / "sqs" / "task-run-batch.json").read_text())

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.resources import provision
+from claude_tasks.core.config import Settings
 from claude_tasks.store import Store
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.resources import provision
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewInteraction, NewTask, Role
-from claude_tasks.errors import ClaudeSessionTaken, Conflict, NotFound, SessionNotActive
+from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, Conflict, NotFound, SessionNotActive
+from claude_tasks.core.records import NewTask, TaskStatus
 from claude_tasks.store import Store
-from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.runs import Lease, LeaseRefused
+from tests.support.turns import record_turn, turn
 
 OPERATIONS = {"count": 0}
 _lock = threading.Lock()
@@ -66,7 +68,7 @@ def test_creating_tasks_while_deleting_the_session(store: Store, session_factory
         # Then no task outlives its session, and every surviving session's counter is exact
         for item in TaskModel.scan():
             assert SessionModel.count(item.session_id) == 1
-        report = consistency_report()
+        report = consistency_report(store)
         assert report.violations == []
         assert report.tasks_with_valid_session == report.total_tasks
 
@@ -81,45 +83,76 @@ def test_many_tasks_claiming_one_claude_session_id(store: Store, task_factory) -
         def claim(index: int, claude_id: str = claude_id, tasks: list = tasks, winners: list = winners) -> None:
             _counted()
             try:
-                store.claims.claim(tasks[index], claude_id)
+                record_turn(store, tasks[index], claim=claude_id)
             except ClaudeSessionTaken:
                 return
             with _lock:
                 winners.append(tasks[index].task_id)
 
-        # When every task claims it at once
+        # When every task's first turn, leased and recorded as the worker does, claims it at once
         _run_all([lambda i=i: claim(i) for i in range(40)])
-        # Then exactly one task holds it, and the claim names that task
+        # Then exactly one task holds it, the claim names that task, and only that task's turn was written
         assert len(winners) == 1
         holders = [t.task_id for t in TaskModel.scan() if t.claude_session_id == claude_id]
         assert holders == winners
-    assert consistency_report().shared_claude_session_ids == 0
+        assert ClaudeSessionClaim.get(claude_id).task_id == winners[0]
+        assert {item.task_id for item in InteractionModel.scan() if item.task_id in {t.task_id for t in tasks}} == {
+            winners[0]
+        }
+    assert consistency_report(store).shared_claude_session_ids == 0
 
 
-def test_concurrent_appends_to_one_task(store: Store, task_factory) -> None:
-    # Given one task and 10 threads each appending 12 turns, retrying when another got there first
+def test_concurrent_runs_and_follow_ups_on_one_task(store: Store, task_factory) -> None:
+    # Given one task and 10 threads; each, 12 times, sends a follow-up, then takes the lease (spinning while
+    # another run holds it), records the answer to the head prompt and hands the task back, as the worker does
     task = task_factory()
-    appended: list[int] = []
+    recorded: list[int] = []
+    released = threading.Condition()
 
-    def append(worker: int) -> None:
-        for n in range(12):
+    def run_once(worker: int, n: int) -> None:
+        while True:
+            _counted()
+            lease = Lease.start(60)
+            try:
+                store.runs.lease(task.task_id, task.session_id, lease)
+            except LeaseRefused:
+                with released:  # pacing only: whoever wakes first after a release races the others for it
+                    released.wait(timeout=0.05)
+                continue
             while True:
-                _counted()
-                current = store.tasks.get("alice", task.task_id)
+                current = store.tasks.load(task.task_id)
                 try:
-                    turn = store.interactions.append(
-                        current, task.session_id, NewInteraction(role=Role.USER, content=f"{worker}/{n}")
-                    )
-                except Conflict:
+                    store.runs.record(current, lease, turn(current, reply=f"answer {worker}/{n}"))
+                except ConcurrentUpdate:  # a follow-up landed between the read and the write
                     continue
-                with _lock:
-                    appended.append(turn.seq)
                 break
+            store.runs.release(current, lease, count_attempt=False)
+            with _lock:
+                recorded.append(current.interaction_count)
+            with released:
+                released.notify_all()
+            return
+
+    def follow_ups_and_runs(worker: int) -> None:
+        for n in range(12):
+            _counted()
+            store.transitions.follow_up("alice", task.task_id, f"{worker}/{n}")
+            run_once(worker, n)
 
     # When they all run at once
-    _run_all([lambda w=w: append(w) for w in range(10)])
-    # Then seq is exactly 1..120: no gap, no duplicate, and the counter agrees
-    seqs = sorted(int(item.seq) for item in InteractionModel.query(task.task_id))
-    assert seqs == list(range(1, 121)) == sorted(appended)
-    assert store.tasks.get("alice", task.task_id).interaction_count == 120
-    assert consistency_report().violations == []
+    _run_all([lambda w=w: follow_ups_and_runs(w) for w in range(10)])
+    # Then seq is exactly 1..240, user and assistant in turn: no gap, no duplicate, and the counter agrees
+    items = sorted(InteractionModel.query(task.task_id), key=lambda item: int(item.seq))
+    assert [int(item.seq) for item in items] == list(range(1, 241))
+    assert [item.role for item in items] == ["user", "assistant"] * 120
+    assert sorted(recorded) == list(range(0, 240, 2))
+    after = store.tasks.get("alice", task.task_id)
+    assert (after.interaction_count, after.status, after.turns) == (240, TaskStatus.QUEUED, 120)
+    # And every prompt was answered once, in the order it was sent, but the last, still pending
+    prompts = ["Say hello", *(f"{w}/{n}" for w in range(10) for n in range(12))]
+    answered = [item.content for item in items if item.role == "user"]
+    assert sorted([*answered, *after.pending_prompts]) == sorted(prompts)
+    for w in range(10):
+        mine = [p for p in [*answered, *after.pending_prompts] if p.startswith(f"{w}/")]
+        assert mine == [f"{w}/{n}" for n in range(12)]
+    assert consistency_report(store).violations == []

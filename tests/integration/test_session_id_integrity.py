@@ -7,9 +7,7 @@ import uuid
 
 import pytest
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewInteraction, NewTask, Role
-from claude_tasks.errors import (
+from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     ImmutableField,
     InteractionSessionMismatch,
@@ -17,12 +15,14 @@ from claude_tasks.errors import (
     SessionNotFound,
     TaskNotFound,
 )
+from claude_tasks.core.records import NewTask, TaskStatus
 from claude_tasks.store import Store, TaskWrite
-from claude_tasks.store.models import TaskModel
+from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.models import ClaudeSessionClaim, TaskModel
+from claude_tasks.store.runs import Lease
 from claude_tasks.store.transaction import Cancelled
 from tests.support.tables import counts, task_count
-
-USER_TURN = NewInteraction(role=Role.USER, content="hello")
+from tests.support.turns import record_turn, turn
 
 
 def test_task_creation_session_id(store: Store, session_factory) -> None:
@@ -65,20 +65,30 @@ def test_interaction_session_id_consistency(store: Store, session_factory, task_
     # Given a task in session A, and another session B
     task = task_factory()
     other = session_factory()
-    # When an interaction is appended, Then it carries the task's session id
-    turn = store.interactions.append(task, task.session_id, USER_TURN)
-    assert (turn.seq, turn.session_id) == (1, task.session_id)
-    # When one names session B, Then it is refused and nothing is written
+    # When the worker records a turn on it, Then both interactions carry the task's session id
+    record_turn(store, task)
+    turns = store.interactions.all(task.task_id)
+    assert [(t.seq, t.session_id) for t in turns] == [(1, task.session_id), (2, task.session_id)]
+    # When a run names session B for it, Then the lease is refused and nothing is written
+    store.transitions.follow_up("alice", task.task_id, "And then?")
     with pytest.raises(InteractionSessionMismatch):
-        store.interactions.append(store.tasks.get("alice", task.task_id), other.session_id, USER_TURN)
-    # When the task no longer exists, Then the append is refused and nothing is written
-    deleted = store.tasks.get("alice", task.task_id)
+        store.runs.lease(task.task_id, other.session_id, Lease.start(60))
+    assert store.tasks.get("alice", task.task_id).status is TaskStatus.QUEUED
+    # When the task is cancelled and deleted under a run that holds its lease, Then the run's turn is refused
+    lease = Lease.start(60)
+    store.runs.lease(task.task_id, task.session_id, lease)
+    held = store.tasks.load(task.task_id)
+    store.transitions.cancel("alice", task.task_id)
     store.tasks.delete("alice", task.task_id)
     with pytest.raises(TaskNotFound):
-        store.interactions.append(deleted, deleted.session_id, USER_TURN)
+        store.runs.record(held, lease, turn(held))
+    # And a run that comes later cannot lease it
+    with pytest.raises(TaskNotFound):
+        store.runs.lease(task.task_id, task.session_id, Lease.start(60))
+    # And nothing was written: the deleted task's turns went with it
     assert counts()["interactions"] == 0
     assert counts()["tasks"] == 0
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []
 
 
 def test_multiple_tasks_different_session_ids(store: Store, session_factory, task_factory) -> None:
@@ -94,7 +104,7 @@ def test_multiple_tasks_different_session_ids(store: Store, session_factory, tas
     assert {t.session_id for t in listed_first} == {first.session_id}
     assert {t.session_id for t in listed_second} == {second.session_id}
     assert (task_count(first.session_id), task_count(second.session_id)) == (3, 2)
-    report = consistency_report()
+    report = consistency_report(store)
     assert (report.total_tasks, report.tasks_with_valid_session, report.violations) == (5, 5, [])
 
 
@@ -104,8 +114,7 @@ def test_session_id_persistence_across_updates(store: Store, session_factory, ta
     other = session_factory()
     # When every kind of update is applied
     store.tasks.update("alice", task.task_id, {"title": "renamed", "metadata": {"k": "v"}})
-    store.interactions.append(store.tasks.get("alice", task.task_id), task.session_id, USER_TURN)
-    store.claims.claim(store.tasks.get("alice", task.task_id), str(uuid.uuid4()))
+    record_turn(store, task, claim=str(uuid.uuid4()))
     # Then session_id is unchanged
     assert store.tasks.get("alice", task.task_id).session_id == task.session_id
     # When an update tries to change it, through the repository or a raw conditional write
@@ -121,26 +130,37 @@ def test_session_id_persistence_across_updates(store: Store, session_factory, ta
     assert (stored.session_id, stored.title) == (task.session_id, "renamed")
 
 
-def test_task_executor_session_id_usage(store: Store, session_factory, task_factory) -> None:
-    # Given two tasks, the first holding a Claude session id
+def test_a_claude_session_id_claimed_in_a_recorded_turn_belongs_to_that_task_alone(store: Store, task_factory) -> None:
+    # (The executor itself running two tasks: tests/integration/worker/test_session_ids.py.)
+    # Given two tasks, the first holding a Claude session id claimed by its first recorded turn
     first, second = task_factory(), task_factory()
     claude_id = str(uuid.uuid4())
-    store.claims.claim(first, claude_id)
-    # When the first task records turns, Then they carry its session and it keeps its Claude id
-    turn = store.interactions.append(store.tasks.get("alice", first.task_id), first.session_id, USER_TURN)
-    assert turn.session_id == first.session_id
+    record_turn(store, first, claim=claude_id)
+    # When the first task records another turn, Then its turns carry its session and it keeps its Claude id
+    store.transitions.follow_up("alice", first.task_id, "And then?")
+    record_turn(store, first)
+    assert {t.session_id for t in store.interactions.all(first.task_id)} == {first.session_id}
     assert store.tasks.get("alice", first.task_id).claude_session_id == claude_id
-    # When the second task tries to continue with the first's Claude id, Then it is refused
+    # When a turn of the second task claims the first's Claude id, Then it is refused and writes nothing
+    for prompt in ("more", "more still"):
+        store.transitions.follow_up("alice", second.task_id, prompt)
+    lease = Lease.start(60)
+    store.runs.lease(second.task_id, second.session_id, lease)
     with pytest.raises(ClaudeSessionTaken):
-        store.claims.claim(second, claude_id)
-    assert store.tasks.get("alice", second.task_id).claude_session_id is None
-    # And it gets its own; re-claiming its own is a no-op; a second, different id is refused
+        record_turn(store, second, claim=claude_id, lease=lease)
+    refused = store.tasks.get("alice", second.task_id)
+    assert (refused.claude_session_id, refused.interaction_count) == (None, 0)
+    # And it claims its own; a turn naming its own again is written; a turn claiming a different one is refused
     own = str(uuid.uuid4())
-    store.claims.claim(second, own)
-    store.claims.claim(store.tasks.get("alice", second.task_id), own)
+    record_turn(store, second, claim=own, lease=lease)
+    record_turn(store, second, claim=own, lease=lease)
     with pytest.raises(ClaudeSessionTaken):
-        store.claims.claim(store.tasks.get("alice", second.task_id), str(uuid.uuid4()))
-    assert consistency_report().shared_claude_session_ids == 0
+        record_turn(store, second, claim=str(uuid.uuid4()), lease=lease)
+    after = store.tasks.get("alice", second.task_id)
+    assert (after.claude_session_id, after.interaction_count) == (own, 4)
+    assert ClaudeSessionClaim.get(claude_id).task_id == first.task_id
+    assert ClaudeSessionClaim.get(own).task_id == second.task_id
+    assert consistency_report(store).shared_claude_session_ids == 0
 
 
 def test_concurrent_task_session_ids(store: Store, session_factory) -> None:
@@ -168,4 +188,4 @@ def test_concurrent_task_session_ids(store: Store, session_factory) -> None:
         assert TaskModel.get(task_id, consistent_read=True).session_id == session_id
     for session in sessions:
         assert task_count(session.session_id) == sum(1 for _, s in created if s == session.session_id)
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []

@@ -11,7 +11,7 @@ from typing import Any
 
 from claude_tasks.claude import ClaudeBackend, ClaudeReply, ClaudeRequest
 from claude_tasks.claude.offline import OfflineBackend
-from claude_tasks.domain import Usage
+from claude_tasks.core.records import Usage
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 from types import ModuleType
 
-from claude_tasks.local.handlers import load_module
+from claude_tasks_dev.local.handlers import load_module
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 _loads = itertools.count(1)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from claude_tasks.local.handlers import FakeContext
+from claude_tasks_dev.local.handlers import FakeContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "api"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from claude_tasks.app.run import TaskExecutor
 from claude_tasks.claude import ClaudeBackend, clear_backends
-from claude_tasks.config import Settings, get_settings
-from claude_tasks.domain import Session, Task
-from claude_tasks.executor import TaskExecutor
+from claude_tasks.core.config import Settings, get_settings
+from claude_tasks.core.records import Session, Task
 from claude_tasks.store import Store
 from tests.support.handlers import load_handler
 

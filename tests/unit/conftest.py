@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from claude_tasks.config import Settings
-from claude_tasks.local.resources import provision
+from claude_tasks.core.config import Settings
 from claude_tasks.store import Store
+from claude_tasks_dev.local.resources import provision
 
 
 @pytest.fixture

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import NewInteraction, Role
+from claude_tasks.core.clock import now_iso
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from tests.support.turns import record_turn
 
 
 def _raw_task(task_id: str, session_id: str, **fields: object) -> None:
@@ -22,13 +22,12 @@ def _raw_turn(task_id: str, seq: int, session_id: str) -> None:
 
 
 def test_a_clean_store_reports_the_seed_figures(store: Store, session_factory, task_factory) -> None:
-    # Given two sessions, one with two tasks, a turn and a claimed Claude id
+    # Given two sessions, one with two tasks, one of them with a recorded turn that claimed a Claude id
     busy, _idle = session_factory(), session_factory()
     first, _second = task_factory(busy), task_factory(busy)
-    store.interactions.append(first, first.session_id, NewInteraction(role=Role.USER, content="hi"))
-    store.claims.claim(store.tasks.get("alice", first.task_id), "c-1")
+    record_turn(store, first, claim="c-1")
     # When the audit runs with pages of one item
-    report = consistency_report(page_size=1)
+    report = consistency_report(store, page_size=1)
     # Then the seed report's figures are exact and there is no violation
     assert report.model_dump() == {
         "total_sessions": 2,
@@ -36,7 +35,7 @@ def test_a_clean_store_reports_the_seed_figures(store: Store, session_factory, t
         "orphaned_sessions": 1,
         "total_tasks": 2,
         "tasks_with_valid_session": 2,
-        "total_interactions": 1,
+        "total_interactions": 2,
         "tasks_with_claude_session_id": 1,
         "shared_claude_session_ids": 0,
         "violations": [],
@@ -57,7 +56,7 @@ def test_the_audit_finds_each_kind_of_violation(store: Store, session_factory, t
     _raw_task("twin-b", session.session_id, claude_session_id="shared")
     ClaudeSessionClaim("shared", task_id="twin-a", session_id=session.session_id, owner="alice", claimed_at="t").save()
     # When the audit runs, two items a page
-    report = consistency_report(page_size=2)
+    report = consistency_report(store, page_size=2)
     # Then it names every violation
     found = {(v.kind, v.subject) for v in report.violations}
     assert found == {
@@ -75,10 +74,10 @@ def test_the_audit_finds_each_kind_of_violation(store: Store, session_factory, t
 
 
 def test_writes_made_between_the_audits_scans_are_not_violations(store: Store, session_factory, task_factory) -> None:
-    # Given a session with a task that has one turn
+    # Given a session with a task that has one recorded turn
     session = session_factory()
     busy = task_factory(session)
-    store.interactions.append(busy, busy.session_id, NewInteraction(role=Role.USER, content="hi"))
+    record_turn(store, busy)
     fired: set[str] = set()
 
     def traffic(params: dict[str, object], **_: object) -> None:
@@ -91,20 +90,16 @@ def test_writes_made_between_the_audits_scans_are_not_violations(store: Store, s
             task_factory(session)
             task_factory()
         elif table == InteractionModel.Meta.table_name:  # after the tasks scan: a turn, and a new task with one
-            store.interactions.append(
-                store.tasks.get("alice", busy.task_id),
-                busy.session_id,
-                NewInteraction(role=Role.ASSISTANT, content="hello"),
-            )
-            late = task_factory(session)
-            store.interactions.append(late, late.session_id, NewInteraction(role=Role.USER, content="late"))
+            store.transitions.follow_up("alice", busy.task_id, "And then?")
+            record_turn(store, busy)
+            record_turn(store, task_factory(session))
 
     for model in (TaskModel, InteractionModel):
         model._get_connection().connection.client.meta.events.register("before-parameter-build.dynamodb.Scan", traffic)
     # When the audit runs while those writes land between its scans
-    report = consistency_report(page_size=1)
+    report = consistency_report(store, page_size=1)
     # Then the writes did happen during its scans, and it reports no violation
     assert fired == {TaskModel.Meta.table_name, InteractionModel.Meta.table_name}
     assert report.violations == []
     # And the store is indeed consistent at rest
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []

@@ -17,14 +17,14 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from claude_tasks import aws
 from claude_tasks.claude import ClaudeRequest, FatalClaudeError, RetryableClaudeError, Turn, clear_backends, get_backend
 from claude_tasks.claude.anthropic_backend import AnthropicBackend
 from claude_tasks.claude.bedrock_backend import BedrockBackend
 from claude_tasks.claude.offline import OfflineBackend
 from claude_tasks.claude.pricing import cost_usd, price_for
-from claude_tasks.config import Settings
-from claude_tasks.domain import Usage
+from claude_tasks.core import clients as aws
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Usage
 from tests.support.anthropic_stub import AnthropicStub, Hang, HttpError, MidStreamError, Reply
 
 SECRET_ID = "test/anthropic-api-key"
@@ -420,7 +420,7 @@ def test_get_backend_rejects_an_unknown_name() -> None:
 def test_importing_the_package_does_not_import_anthropic() -> None:
     # Given a fresh interpreter
     code = (
-        "import sys; from claude_tasks.claude import get_backend; from claude_tasks.config import Settings; "
+        "import sys; from claude_tasks.claude import get_backend; from claude_tasks.core.config import Settings; "
         "get_backend('offline', Settings()); print('anthropic' in sys.modules, 'boto3' in sys.modules)"
     )
     # When it imports the package and selects the offline backend

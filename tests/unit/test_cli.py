@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.cli import main, output
-from claude_tasks.cli.admin import render_report
+from claude_tasks_dev.cli import main, output
+from claude_tasks_dev.cli.admin import render_report
 
 REPORT = {
     "total_sessions": 3, "sessions_with_tasks": 2, "orphaned_sessions": 1, "total_tasks": 4,

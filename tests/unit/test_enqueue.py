@@ -10,11 +10,11 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import NewTask, TaskStatus
-from claude_tasks.errors import QueueUnavailable
-from claude_tasks.queue import TaskQueue
-from claude_tasks.service import TaskService
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.app.service import TaskService
+from claude_tasks.core.config import Settings
+from claude_tasks.core.errors import QueueUnavailable
+from claude_tasks.core.records import NewTask, TaskStatus
 from claude_tasks.store import Store
 
 

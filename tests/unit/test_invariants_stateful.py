@@ -1,4 +1,5 @@
-"""Random operation sequences against the repository; every invariant, and the audit, checked after each step."""
+"""Random operation sequences against the repository — turns and claims written as the worker writes them
+(lease, record, hand back) — with every invariant, and the audit, checked after each step."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, precondition, rule
 from moto import mock_aws
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewInteraction, NewTask, Role, Session, Task
-from claude_tasks.errors import ClaudeSessionTaken, DomainError, ImmutableField, NotFound, SessionHasTasks
-from claude_tasks.local.resources import provision
+from claude_tasks.core.errors import (
+    ClaudeSessionTaken,
+    ImmutableField,
+    InteractionSessionMismatch,
+    NotFound,
+    SessionHasTasks,
+)
+from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim, SessionModel, TaskModel
+from claude_tasks.store.runs import Lease, LeaseRefused
+from claude_tasks_dev.local.resources import provision
+from tests.support.turns import turn
 
 OWNERS = st.sampled_from(["alice", "bob"])
 CLAUDE_IDS = [str(uuid.UUID(int=n)) for n in range(1, 5)]
@@ -33,9 +42,18 @@ class RepositoryMachine(RuleBasedStateMachine):
         self.live_sessions: dict[str, Session] = {}
         self.live_tasks: dict[str, Task] = {}
         self.claimed: dict[str, str] = {}  # claude id -> task id, never forgotten
+        self.pending: dict[str, int] = {}  # task id -> prompts waiting for a run
+        self.interactions: dict[str, int] = {}  # task id -> interactions recorded
 
     def teardown(self) -> None:
         self.aws.stop()
+
+    @initialize(target=sessions)
+    def open_a_session_with_a_task(self) -> Session:
+        # Every example starts with a session and a task in it, so runs happen from the first steps.
+        session = self.create_session("alice")
+        self.create_task(session, "alice")
+        return session
 
     @rule(target=sessions, owner=OWNERS)
     def create_session(self, owner: str) -> Session:
@@ -70,6 +88,8 @@ class RepositoryMachine(RuleBasedStateMachine):
         assert session.session_id in self.live_sessions and owner == session.owner
         assert task.session_id == session.session_id
         self.live_tasks[task.task_id] = task
+        self.pending[task.task_id] = 1
+        self.interactions[task.task_id] = 0
         return task
 
     @rule(task=consumes(tasks))
@@ -83,32 +103,50 @@ class RepositoryMachine(RuleBasedStateMachine):
             return
         del self.live_tasks[task.task_id]
 
-    @rule(task=tasks, other=sessions)
-    def append(self, task: Task | None, other: Session) -> None:
-        if task is None or task.task_id not in self.live_tasks:
-            return
-        current = self.store.tasks.get(task.owner, task.task_id)
-        turn = NewInteraction(role=Role.ASSISTANT, content="x")
+    @precondition(lambda self: bool(self.live_tasks))
+    @rule(
+        data=st.data(),
+        ask_first=st.booleans(),
+        elsewhere=st.one_of(st.none(), sessions),
+        claude_id=st.sampled_from([None, *CLAUDE_IDS]),
+    )
+    def run_turn(self, data: st.DataObject, ask_first: bool, elsewhere: Session | None, claude_id: str | None) -> None:
+        """A run on a live task as the worker makes it (lease for the session its message names, record a turn,
+        hand back), after a follow-up from the client if `ask_first`. The message names the task's session, or
+        `elsewhere`."""
+        task = self.live_tasks[data.draw(st.sampled_from(sorted(self.live_tasks)))]
+        named = elsewhere or self.live_sessions[task.session_id]
+        if ask_first:
+            self.store.transitions.follow_up(task.owner, task.task_id, "and then?")
+            self.pending[task.task_id] += 1
+        lease = Lease.start(60)
         try:
-            self.store.interactions.append(current, other.session_id, turn)
-        except DomainError:
-            assert other.session_id != task.session_id
+            self.store.runs.lease(task.task_id, named.session_id, lease)
+        except InteractionSessionMismatch:
+            assert named.session_id != task.session_id
             return
-        assert other.session_id == task.session_id
-
-    @rule(task=tasks, claude_id=st.sampled_from(CLAUDE_IDS))
-    def claim(self, task: Task | None, claude_id: str) -> None:
-        if task is None or task.task_id not in self.live_tasks:
+        except LeaseRefused:
+            assert named.session_id == task.session_id and self.pending[task.task_id] == 0
             return
-        current = self.store.tasks.get(task.owner, task.task_id)
+        assert named.session_id == task.session_id and self.pending[task.task_id] > 0
+        current = self.store.tasks.load(task.task_id)
+        record = turn(current, claim=claude_id)
+        may_claim = claude_id is None or (
+            self.claimed.get(claude_id, task.task_id) == task.task_id and current.claude_session_id in (None, claude_id)
+        )
         try:
-            self.store.claims.claim(current, claude_id)
+            self.store.runs.record(current, lease, record)
         except ClaudeSessionTaken:
-            assert self.claimed.get(claude_id, task.task_id) != task.task_id or (
-                current.claude_session_id not in (None, claude_id)
-            )
+            assert not may_claim
+            self.store.runs.release(current, lease, count_attempt=False)
             return
-        assert self.claimed.setdefault(claude_id, task.task_id) == task.task_id
+        assert may_claim
+        if claude_id is not None:
+            self.claimed[claude_id] = task.task_id
+        self.pending[task.task_id] -= 1
+        self.interactions[task.task_id] += 2
+        if record.status is TaskStatus.RUNNING:  # prompts remain: hand the task back, as a worker out of time does
+            self.store.runs.release(current, lease, count_attempt=False)
 
     @rule(task=tasks, field=st.sampled_from(["title", "metadata", "session_id", "owner"]))
     def update(self, task: Task | None, field: str) -> None:
@@ -127,12 +165,15 @@ class RepositoryMachine(RuleBasedStateMachine):
         assert set(stored) == set(self.live_tasks)
         for task_id, task in self.live_tasks.items():
             assert stored[task_id].session_id == task.session_id
+            assert len(stored[task_id].pending_prompts or []) == self.pending[task_id]
+            assert stored[task_id].interaction_count == self.interactions[task_id]
+            assert stored[task_id].status in (TaskStatus.QUEUED.value, TaskStatus.SUCCEEDED.value)
         claims = {c.claude_session_id: c.task_id for c in ClaudeSessionClaim.scan()}
         assert claims == self.claimed
 
     @invariant()
     def audit_finds_no_violation(self) -> None:
-        report = consistency_report(page_size=3)
+        report = consistency_report(self.store, page_size=3)
         assert report.violations == []
         assert report.total_sessions == len(self.live_sessions)
         assert report.total_tasks == report.tasks_with_valid_session == len(self.live_tasks)

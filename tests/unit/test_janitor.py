@@ -8,10 +8,11 @@ import boto3
 import pytest
 from aws_lambda_powertools import Metrics
 
-from claude_tasks.clock import iso_in
-from claude_tasks.config import Settings
-from claude_tasks.maintenance import Janitor
-from claude_tasks.queue import TaskQueue
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core.clock import iso_in
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import NewTask
 from claude_tasks.store import Store
 from claude_tasks.store.models import SessionModel, TaskModel
 
@@ -54,7 +55,7 @@ def test_a_task_created_after_the_scan_wins_the_race(store: Store, session_facto
     cutoff = iso_in(-24 * 3600)
     assert [s.session_id for s in store.sessions.orphans(cutoff)] == [session.session_id]
     # When a task is created before the janitor's delete
-    store.tasks.create("alice", session.session_id, __import__("claude_tasks.domain").domain.NewTask(prompt="p"))
+    store.tasks.create("alice", session.session_id, NewTask(prompt="p"))
     # Then the conditional delete refuses, and the session and its task stay
     assert store.sessions.delete_if_orphaned(session.session_id, cutoff) is False
     assert SessionModel.get(session.session_id).task_count == 1

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from claude_tasks.local.handlers import LambdaFunction, label_log_records
+from claude_tasks_dev.local.handlers import LambdaFunction, label_log_records
 
 
 def test_each_function_labels_its_own_lines_while_another_runs() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.local.aws import EmbeddedAws
-from claude_tasks.local.resources import BUCKET, DLQ, SECRET, TABLES, TASK_QUEUE, provision
-from claude_tasks.local.template import load_template, resources_of_type
+from claude_tasks.core.config import Settings
+from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.resources import BUCKET, DLQ, SECRET, TABLES, TASK_QUEUE, provision
+from claude_tasks_dev.local.template import load_template, resources_of_type
 
 TEMPLATE = load_template()
 

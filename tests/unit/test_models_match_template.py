@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from pynamodb.models import Model
 
-from claude_tasks.local.resources import TABLES, table_request
-from claude_tasks.local.template import load_template
-from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel, TranscriptItem
+from claude_tasks_dev.local.resources import TABLES, table_request
+from claude_tasks_dev.local.template import load_template
 
 MODELS: dict[str, type[Model]] = {
     "SessionsTable": SessionModel,
     "TasksTable": TaskModel,
     "InteractionsTable": InteractionModel,
     "ClaudeSessionsTable": ClaudeSessionClaim,
+    "TranscriptsTable": TranscriptItem,
 }
 
 

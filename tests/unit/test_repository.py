@@ -6,29 +6,31 @@ import uuid
 
 import pytest
 
-from claude_tasks.domain import NewInteraction, Role, TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     InvalidCursor,
     ItemTooLarge,
     SessionHasRunningTasks,
     SessionHasTasks,
     SessionNotFound,
+    StaleInteractionCount,
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store, TaskWrite, cursor
 from claude_tasks.store.models import SessionModel, TaskModel
 from claude_tasks.store.runs import Lease
 from tests.support.tables import counts, task_count
+from tests.support.turns import record_turn, turn
 
 
 def test_a_session_with_tasks_is_kept_unless_cascade(store: Store, session_factory, task_factory) -> None:
-    # Given a session with two tasks, one with a turn
+    # Given a session with two tasks, one with a recorded turn
     session = session_factory()
     task = task_factory(session)
     task_factory(session)
-    store.interactions.append(task, session.session_id, NewInteraction(role=Role.USER, content="hi"))
+    record_turn(store, task)
     # When it is deleted without cascade, Then it is refused and says how many tasks remain
     with pytest.raises(SessionHasTasks, match="2 task"):
         store.sessions.delete("alice", session.session_id)
@@ -59,16 +61,35 @@ def test_a_running_task_cannot_be_deleted(store: Store, task_factory) -> None:
 
 
 def test_a_retired_claude_session_id_is_never_reused(store: Store, task_factory) -> None:
-    # Given a task that held a Claude session id and was deleted
+    # Given a task whose recorded turn claimed a Claude session id, and was deleted
     task = task_factory()
     claude_id = str(uuid.uuid4())
-    store.claims.claim(task, claude_id)
+    record_turn(store, task, claim=claude_id)
     store.tasks.delete("alice", task.task_id)
-    # When another task claims the same id, Then it is refused
+    # When another task's turn claims the same id, Then it is refused and writes nothing
+    other = task_factory()
     with pytest.raises(ClaudeSessionTaken):
-        store.claims.claim(task_factory(), claude_id)
+        record_turn(store, other, claim=claude_id)
+    refused = store.tasks.get("alice", other.task_id)
+    assert (refused.claude_session_id, refused.interaction_count) == (None, 0)
     with pytest.raises(TaskNotFound):
         store.tasks.get("alice", task.task_id)
+
+
+def test_a_turn_recorded_from_a_stale_read_is_refused(store: Store, task_factory) -> None:
+    # Given a leased task with two prompts pending, read by its run, and a turn recorded after that read
+    task = task_factory()
+    store.transitions.follow_up("alice", task.task_id, "And then?")
+    lease = Lease.start(60)
+    store.runs.lease(task.task_id, task.session_id, lease)
+    stale = store.tasks.load(task.task_id)
+    store.runs.record(stale, lease, turn(stale, reply="first"))
+    # When a turn is recorded against the old read, Then it is refused as stale and nothing is written
+    with pytest.raises(StaleInteractionCount):
+        store.runs.record(stale, lease, turn(stale, reply="second"))
+    after = store.tasks.get("alice", task.task_id)
+    assert (after.interaction_count, after.pending_prompts) == (2, ["And then?"])
+    assert [i.content for i in store.interactions.all(task.task_id)] == ["Say hello", "first"]
 
 
 def test_sessions_page_newest_first_with_cursors_bound_to_their_owner(store: Store, session_factory) -> None:

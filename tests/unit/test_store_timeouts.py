@@ -17,13 +17,14 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from pynamodb.models import Model
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import NewInteraction, NewTask, Role, TaskStatus
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.core.config import Settings
+from claude_tasks.core.errors import TransientStoreError
+from claude_tasks.core.records import NewTask, TaskStatus
 from claude_tasks.store import Store
-from claude_tasks.store.models import SessionModel, TaskModel, bind
+from claude_tasks.store.models import SessionModel, bind
 from claude_tasks.store.runs import Lease
 from tests.support.tables import counts, task_count
+from tests.support.turns import record_turn
 
 Hook = Callable[..., None]
 
@@ -124,31 +125,31 @@ def test_a_session_whose_committed_put_is_retried_is_created(store: Store, time_
 def test_a_fork_whose_committed_create_is_retried_is_one_fork(
     store: Store, task_factory, time_out_after_commit
 ) -> None:
-    # Given a finished task with one turn
+    # Given a task finished by one recorded turn (two interactions)
     source = task_factory()
-    TaskModel(source.task_id).update(actions=[TaskModel.status.set("succeeded")], add_version_condition=False)
-    source = store.tasks.get("alice", source.task_id)
-    store.interactions.append(source, source.session_id, NewInteraction(role=Role.USER, content="p"))
+    assert record_turn(store, source).status is TaskStatus.SUCCEEDED
     # And the fork's creating transaction commits but its answer is lost
     time_out_after_commit("TransactWriteItems")
     # When it is forked
-    fork, runnable = store.transitions.fork("alice", source.task_id, "more", None, None)
+    fork, runnable = store.forks.fork("alice", source.task_id, "more", None, None)
     # Then one fork exists, with the copied turn, queued to run
     assert runnable is True
-    assert fork.interaction_count == 1 and fork.status is TaskStatus.QUEUED
+    assert fork.interaction_count == 2 and fork.status is TaskStatus.QUEUED
     assert task_count(source.session_id) == 2
 
 
-def test_an_appended_turn_whose_commit_is_retried_is_written_once(
+def test_a_recorded_turn_whose_commit_is_retried_is_written_once(
     store: Store, task_factory, time_out_after_commit
 ) -> None:
-    # Given a task, and an append whose transaction commits but whose answer is lost
+    # Given a leased task, and a turn record whose transaction commits but whose answer is lost
     task = task_factory()
+    lease = Lease.start(60)
+    store.runs.lease(task.task_id, task.session_id, lease)
     time_out_after_commit("TransactWriteItems")
-    # When one turn is appended, Then it succeeds (not StaleInteractionCount) and is stored once
-    store.interactions.append(task, task.session_id, NewInteraction(role=Role.USER, content="hi"))
-    assert [i.seq for i in store.interactions.all(task.task_id)] == [1]
-    assert store.tasks.get("alice", task.task_id).interaction_count == 1
+    # When the turn is recorded, Then it succeeds (not StaleInteractionCount) and is stored once
+    after = record_turn(store, task, lease=lease)
+    assert [i.seq for i in store.interactions.all(task.task_id)] == [1, 2]
+    assert (after.interaction_count, after.turns, after.status) == (2, 1, TaskStatus.SUCCEEDED)
 
 
 def test_a_lease_whose_commit_is_retried_is_taken(store: Store, task_factory, time_out_after_commit) -> None:

@@ -6,6 +6,7 @@ These read the template as written (cfn-lint's decoder turns !Ref, !Sub and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable")
+TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable", "TranscriptsTable")
 FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
 # SAM policy templates that expand to statements scoped to the resource they are given.
 SCOPED_POLICY_TEMPLATES = {
@@ -237,3 +238,13 @@ def test_template_sets_only_variables_the_settings_read(template: dict[str, Any]
 
     # Then each is one of them (a misspelt name would silently fall back to a local default)
     assert {name for name in given if not name.startswith("POWERTOOLS_")} <= read
+
+
+def test_the_worker_gives_every_record_of_a_full_batch_a_thread(template: dict[str, Any]) -> None:
+    # Given the worker's event source mapping and the handler's record pool, read from their files
+    mapping = template["Resources"]["WorkerFunction"]["Properties"]["Events"]["TaskQueueMessages"]["Properties"]
+    handler = (TEMPLATE.parent / "functions" / "worker" / "app.py").read_text()
+    pool = re.search(r"^MAX_CONCURRENT_RECORDS = (\d+)$", handler, re.M)
+    assert pool is not None
+    # Then a full batch never waits for a thread: a record's Claude call would eat the others' time
+    assert int(pool.group(1)) == mapping["BatchSize"]

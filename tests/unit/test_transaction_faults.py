@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from claude_tasks.domain import NewTask
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.core.errors import TransientStoreError
+from claude_tasks.core.records import NewTask
 from claude_tasks.store import Store
 from tests.support.tables import counts, task_count
 

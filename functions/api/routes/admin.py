@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from claude_tasks.schemas import ConsistencyReport
-
 from problems import documented
 from routes.params import Owner, Service
+from schemas import ConsistencyReport
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 

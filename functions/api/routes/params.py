@@ -22,9 +22,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
-from claude_tasks.config import get_settings
-from claude_tasks.queue import TaskQueue
-from claude_tasks.service import TaskService
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.app.service import TaskService
+from claude_tasks.core import limits
+from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 from problems import Unauthenticated, malformed_json, unauthenticated, unsupported_media_type
@@ -85,23 +86,6 @@ def is_json_media_type(content_type: str) -> bool:
     return kind == "application" and (subtype == "json" or (subtype.endswith("+json") and subtype != "+json"))
 
 
-# Where json.loads stops (RecursionError) depends on the Python version (3.11 near 1000 levels,
-# 3.13 far deeper): a bound of our own gives every runtime the same answer.
-MAX_BODY_DEPTH = 512
-
-
-def _depth(value: object) -> int:
-    """How deeply `value` nests objects and arrays, found without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
 def _unreadable_body(event: Mapping[str, Any]) -> Response[str] | None:
     """400 for a body Python's JSON cannot take safely: invalid, nested too deep, a number that is too long
     or not finite (NaN, 1e400: no DynamoDB number holds it), or a string holding a lone surrogate (no
@@ -116,8 +100,8 @@ def _unreadable_body(event: Mapping[str, Any]) -> Response[str] | None:
         return malformed_json(
             "the request body is not valid JSON, nests too deep, or has a number too long or not finite"
         )
-    if _depth(parsed) > MAX_BODY_DEPTH:
-        return malformed_json(f"the request body nests deeper than {MAX_BODY_DEPTH} levels")
+    if limits.depth(parsed, give_up_after=limits.MAX_BODY_DEPTH) > limits.MAX_BODY_DEPTH:
+        return malformed_json(f"the request body nests deeper than {limits.MAX_BODY_DEPTH} levels")
     try:
         json.dumps(parsed, ensure_ascii=False).encode()
     except UnicodeEncodeError:

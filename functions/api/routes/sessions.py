@@ -8,10 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from claude_tasks.schemas import CreateSessionBody, SessionPage, SessionView
-
 from problems import documented
 from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, fingerprint
+from schemas import CreateSessionBody, SessionPage, SessionView
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 TAGS = ["sessions"]

@@ -8,8 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from claude_tasks.domain import Task, TaskStatus
-from claude_tasks.schemas import (
+from claude_tasks.core.records import Task, TaskStatus
+
+from problems import documented
+from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, TaskId, fingerprint
+from schemas import (
     CreateTaskBody,
     FollowUpBody,
     ForkBody,
@@ -19,9 +22,6 @@ from claude_tasks.schemas import (
     TaskView,
     UpdateTaskBody,
 )
-
-from problems import documented
-from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, TaskId, fingerprint
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 TAGS = ["tasks"]

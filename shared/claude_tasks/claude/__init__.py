@@ -18,7 +18,7 @@ from claude_tasks.claude.base import (
     RetryableClaudeError,
     Turn,
 )
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 
 __all__ = [
     "BACKEND_NAMES",

@@ -16,7 +16,6 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from claude_tasks.aws import make_client
 from claude_tasks.claude.base import (
     ClaudeError,
     ClaudeReply,
@@ -27,8 +26,9 @@ from claude_tasks.claude.base import (
 )
 from claude_tasks.claude.deadline import stopped, time_left, within
 from claude_tasks.claude.pricing import cost_usd
-from claude_tasks.config import Settings
-from claude_tasks.domain import Usage
+from claude_tasks.core.clients import make_client
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Usage
 
 SECRET_MAX_AGE_S = 300
 # An error *event* inside a 200 stream reaches us after the SDK's retry loop has

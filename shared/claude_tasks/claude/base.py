@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
-from claude_tasks.domain import Usage
+from claude_tasks.core.records import Usage
 
 
 @dataclass(frozen=True)

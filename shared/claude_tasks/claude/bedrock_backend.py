@@ -14,7 +14,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from claude_tasks.aws import make_client
 from claude_tasks.claude.base import (
     ClaudeError,
     ClaudeReply,
@@ -24,8 +23,9 @@ from claude_tasks.claude.base import (
 )
 from claude_tasks.claude.deadline import within
 from claude_tasks.claude.pricing import cost_usd
-from claude_tasks.config import Settings
-from claude_tasks.domain import Usage
+from claude_tasks.core.clients import make_client
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Usage
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient

@@ -10,8 +10,8 @@ import hashlib
 import time
 
 from claude_tasks.claude.base import ClaudeReply, ClaudeRequest
-from claude_tasks.config import Settings
-from claude_tasks.domain import Usage
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Usage
 
 PREFIX = "[offline model] "
 _EXCERPT_CHARS = 80

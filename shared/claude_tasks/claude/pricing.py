@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from claude_tasks.domain import Usage
+from claude_tasks.core.records import Usage
 
 
 @dataclass(frozen=True)

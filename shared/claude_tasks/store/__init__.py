@@ -7,9 +7,10 @@ is one conditional `TransactWriteItems`.
 
 from __future__ import annotations
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
+from claude_tasks.store.forks import ForkRepository
 from claude_tasks.store.interactions import InteractionRepository
 from claude_tasks.store.models import bind
 from claude_tasks.store.runs import RunRepository
@@ -17,6 +18,7 @@ from claude_tasks.store.sessions import SessionRepository
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.tasks import TaskRepository
 from claude_tasks.store.transaction import Cancelled, Transaction
+from claude_tasks.store.transcripts import TranscriptRepository
 from claude_tasks.store.transitions import TransitionRepository
 
 __all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
@@ -34,7 +36,9 @@ class Store:
         self.interactions = InteractionRepository(self)
         self.claims = ClaimRepository(self)
         self.transitions = TransitionRepository(self)
+        self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
+        self.transcripts = TranscriptRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""

@@ -6,13 +6,12 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import UpdateError
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import Task
-from claude_tasks.errors import ClaudeSessionTaken
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.records import Task
 from claude_tasks.store.faults import response_code, translate_faults
 from claude_tasks.store.models import ClaudeSessionClaim, TaskModel
 from claude_tasks.store.task_write import TaskWrite
-from claude_tasks.store.transaction import Cancelled, Transaction
+from claude_tasks.store.transaction import Transaction
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -44,23 +43,6 @@ class ClaimRepository:
         )
         write.claude_session_id = claude_session_id
         write.actions.append(TaskModel.claude_session_id.set(claude_session_id))
-
-    def claim(self, task: Task, claude_session_id: str) -> None:
-        """Give `task` the Claude session id in one transaction: claim item + task update.
-
-        Raises `ClaudeSessionTaken` when another task holds (or once held) the id,
-        or when this task already holds a different one; `TaskNotFound`.
-        """
-        tx = self._store.transaction()
-        write = TaskWrite(task.task_id, task.session_id)
-        self.stage(tx, write, task, claude_session_id)
-        write.stage(tx)
-        try:
-            tx.commit()
-        except Cancelled as cancelled:
-            if "claim" in cancelled.failed:
-                raise ClaudeSessionTaken(claude_session_id) from cancelled
-            raise write.explain(cancelled.item("task")) from cancelled
 
     def retire(self, task: Task) -> None:
         """Mark the task's claim retired (its task is gone); the id stays taken for ever."""

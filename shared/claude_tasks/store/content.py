@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from claude_tasks.aws import make_client
-from claude_tasks.config import Settings
+from claude_tasks.core.clients import make_client
+from claude_tasks.core.config import Settings
 from claude_tasks.store.faults import translate_faults
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ import json
 import re
 from typing import Any
 
-from claude_tasks.config import get_settings
-from claude_tasks.errors import InvalidCursor
+from claude_tasks.core.config import get_settings
+from claude_tasks.core.errors import InvalidCursor
 
 RawKey = dict[str, dict[str, str]]
 _INTEGER = re.compile(r"-?[0-9]{1,38}")  # DynamoDB numbers hold at most 38 significant digits

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.exceptions import PynamoDBException
 
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.core.errors import TransientStoreError
 
 # DynamoDB's error codes that say "the same call may succeed later".
 TRANSIENT_CODES = frozenset(

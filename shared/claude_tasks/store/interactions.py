@@ -1,17 +1,17 @@
-"""Interactions: appended in one transaction with their task's counter, read back in `seq` order."""
+"""Interactions: staged into a run's transaction with their task's counter, read back in `seq` order."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import Interaction, NewInteraction, Page, Task
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.records import Interaction, NewInteraction, Page, Task
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.records import interaction_record
 from claude_tasks.store.task_write import TaskWrite
-from claude_tasks.store.transaction import Cancelled, Transaction
+from claude_tasks.store.transaction import Transaction
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -56,27 +56,6 @@ class InteractionRepository:
             tx.put(f"interaction:{offset}", item, InteractionModel.task_id.does_not_exist())
             items.append(item)
         return items
-
-    def append(
-        self, task: Task, session_id: str, new: NewInteraction, expected_count: int | None = None
-    ) -> Interaction:
-        """Append one interaction to `task` in one transaction with the task's counter.
-
-        The transaction requires the task to exist, not be deleting, belong to
-        `session_id`, and hold exactly `expected_count` interactions (default: the
-        count `task` was read with). Raises `TaskNotFound`,
-        `InteractionSessionMismatch` or `StaleInteractionCount`.
-        """
-        expected = task.interaction_count if expected_count is None else expected_count
-        tx = self._store.transaction()
-        write = TaskWrite(task.task_id, session_id)
-        (item,) = self.stage(tx, write, task, [new], expected)
-        write.stage(tx)
-        try:
-            tx.commit()
-        except Cancelled as cancelled:
-            raise write.explain(cancelled.item("task")) from cancelled
-        return interaction_record(item, new.content)
 
     def list_for_task(
         self, task: Task, after_seq: int = 0, limit: int = 100, after: str | None = None

@@ -1,4 +1,4 @@
-"""PynamoDB models: the schema of the four tables, declared once.
+"""PynamoDB models: the schema of the five tables, declared once.
 
 `template.yaml` declares the same keys and indexes for CloudFormation; a test
 holds the two together. Table names, region, endpoint and timeouts come from
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
@@ -22,7 +23,7 @@ from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 
 SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"
@@ -172,7 +173,28 @@ class ClaudeSessionClaim(Model):
     retired_at = UnicodeAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim)
+class TranscriptItem(Model):
+    """One item of a Claude Code session transcript (store/transcripts.py lays the items out).
+
+    The partition is one owner's Claude session; `position` says what the item is: a stream's
+    head (its next sequence number), an entry (in append order), the claim of an entry's `uuid`,
+    or one part of an entry too large for a single item.
+    """
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-transcripts"
+
+    transcript = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)
+    body = BinaryAttribute(legacy_encoding=False, null=True)
+    blob = UnicodeAttribute(null=True)
+    parts = NumberAttribute(null=True)
+    next_seq = NumberAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    write_id = UnicodeAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim, TranscriptItem)
 
 
 def _table_names(settings: Settings) -> dict[type[Model], str]:
@@ -181,6 +203,7 @@ def _table_names(settings: Settings) -> dict[type[Model], str]:
         TaskModel: settings.tasks_table,
         InteractionModel: settings.interactions_table,
         ClaudeSessionClaim: settings.claude_sessions_table,
+        TranscriptItem: settings.transcripts_table,
     }
 
 

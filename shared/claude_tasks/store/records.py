@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from claude_tasks.domain import Interaction, Role, Session, SessionStatus, Task, TaskLimits, TaskStatus, Usage
+from claude_tasks.core.records import Interaction, Role, Session, SessionStatus, Task, TaskLimits, TaskStatus, Usage
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 
 

@@ -11,23 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
-from claude_tasks.clock import iso_in, now_iso
-from claude_tasks.domain import NewInteraction, Role, Task, TaskStatus
-from claude_tasks.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.core import lifecycle
+from claude_tasks.core.clock import iso_in, now_iso
+from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.core.lifecycle import Event
+from claude_tasks.core.records import NewInteraction, Role, Task, TaskStatus
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.models import TaskModel
-from claude_tasks.store.task_write import ItemView, TaskWrite
+from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.tasks import active_shard
 from claude_tasks.store.transaction import Cancelled, Transaction
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
 
-_RUNNING = frozenset({TaskStatus.RUNNING})
 # `size(pending_prompts)` in a condition; PynamoDB's `size` helper carries no annotations.
 _PENDING_COUNT = size(TaskModel.pending_prompts)  # type: ignore[no-untyped-call]
 
@@ -80,16 +81,17 @@ class RunRepository:
         `TaskNotFound`, `InteractionSessionMismatch` (the task is not in `session_id`), `TransientStoreError`.
         """
         now = now_iso()
-        queued = (TaskModel.status == TaskStatus.QUEUED.value) & (_PENDING_COUNT > 0)
+        # The lease's own conditions are `extra`, not allowed states: a refusal returns the task as it was.
+        queued = _status_in(lifecycle.sources(Event.LEASE)) & (_PENDING_COUNT > 0)
         old = self._take(TaskWrite(task_id, session_id, extra=[queued]), lease)
-        if old is not None and old.get("status") == TaskStatus.RUNNING.value and _expired(old, now):
-            expired = (TaskModel.status == TaskStatus.RUNNING.value) & (TaskModel.lease_expires_at < now)
+        if old is not None and old.status == TaskStatus.RUNNING.value and _expired(old, now):
+            expired = _status_in(lifecycle.sources(Event.TAKE_OVER)) & (TaskModel.lease_expires_at < now)
             takeover = TaskWrite(task_id, session_id, actions=[TaskModel.attempts.add(1)], extra=[expired])
             old = self._take(takeover, lease)
         if old is not None:
             raise LeaseRefused(_refusal(task_id, old))
 
-    def _take(self, write: TaskWrite, lease: Lease) -> ItemView | None:
+    def _take(self, write: TaskWrite, lease: Lease) -> TaskModel | None:
         """Commit `write` as a lease; None when it took, else the task as it was when only its own condition failed."""
         write.actions += [
             TaskModel.status.set(TaskStatus.RUNNING.value),
@@ -101,10 +103,10 @@ class RunRepository:
         try:
             tx.commit()
         except Cancelled as cancelled:
-            old = cancelled.item("task")
+            old = cancelled.item("task", TaskModel)
             error = write.explain(old)
-            if isinstance(error, ConcurrentUpdate):  # only the lease condition failed
-                return old or {}
+            if old is not None and isinstance(error, ConcurrentUpdate):  # only the lease condition failed
+                return old
             raise error from cancelled
         return None
 
@@ -118,7 +120,7 @@ class RunRepository:
         `StaleInteractionCount`, `ClaudeSessionTaken`, `TransientStoreError`.
         """
         tx = self._store.transaction()
-        write = _held(task, lease)
+        write = _held(task, lease).moves(Event.RECORD_TURN, turn.status)
         write.extra.append(_PENDING_COUNT == len(task.pending_prompts))
         base = task.interaction_count
         new = [self._offload(task, base + 1, turn.prompt), self._offload(task, base + 2, turn.answer)]
@@ -129,7 +131,7 @@ class RunRepository:
         if turn.status is TaskStatus.RUNNING:
             write.actions.append(TaskModel.lease_expires_at.set(lease.expires_at))
         else:
-            write.actions += _end(turn.status, turn.reason)
+            write.actions += _ended(turn.reason)
         self._commit(tx, write)
 
     def release(self, task: Task, lease: Lease, count_attempt: bool = True) -> None:
@@ -138,9 +140,8 @@ class RunRepository:
         Pending prompts stay, so the next delivery runs the same prompt again.
         Raises `TaskStateConflict`/`TaskNotFound` when the lease is gone, `TransientStoreError`.
         """
-        write = _held(task, lease)
+        write = _held(task, lease).moves(Event.RELEASE, TaskStatus.QUEUED)
         write.actions += [
-            TaskModel.status.set(TaskStatus.QUEUED.value),
             TaskModel.lease_id.remove(),
             TaskModel.lease_expires_at.remove(),
             TaskModel.active_shard.set(active_shard(task.task_id, self._store.settings.active_shards)),
@@ -154,8 +155,8 @@ class RunRepository:
 
         Raises `TaskStateConflict`/`TaskNotFound` when the lease is gone, `TransientStoreError`.
         """
-        write = _held(task, lease)
-        write.actions += _end(status, reason)
+        write = _held(task, lease).moves(Event.END, status)
+        write.actions += _ended(reason)
         self._commit(self._store.transaction(), write)
 
     def fail(self, task: Task, lease: Lease, reason: str) -> None:
@@ -165,10 +166,10 @@ class RunRepository:
         when the lease is gone, `StaleInteractionCount`, `TransientStoreError`.
         """
         tx = self._store.transaction()
-        write = _held(task, lease)
+        write = _held(task, lease).moves(Event.FAIL, TaskStatus.FAILED)
         error = self._offload(task, task.interaction_count + 1, NewInteraction(role=Role.ERROR, content=reason))
         self._store.interactions.stage(tx, write, task, [error], task.interaction_count)
-        write.actions += _end(TaskStatus.FAILED, reason)
+        write.actions += _ended(reason)
         self._commit(tx, write)
 
     def _offload(self, task: Task, seq: int, turn: NewInteraction) -> NewInteraction:
@@ -185,12 +186,17 @@ class RunRepository:
         except Cancelled as cancelled:
             if "claim" in cancelled.failed and write.claude_session_id is not None:
                 raise ClaudeSessionTaken(write.claude_session_id) from cancelled
-            raise write.explain(cancelled.item("task")) from cancelled
+            raise write.explain(cancelled.item("task", TaskModel)) from cancelled
 
 
 def _held(task: Task, lease: Lease) -> TaskWrite:
-    """A task write that requires the task `running` under `lease`."""
-    return TaskWrite(task.task_id, task.session_id, allowed_statuses=_RUNNING, lease_id=lease.lease_id)
+    """A task write that requires the task under `lease` (its state: the lifecycle's, through `moves`)."""
+    return TaskWrite(task.task_id, task.session_id, lease_id=lease.lease_id)
+
+
+def _status_in(statuses: frozenset[TaskStatus]) -> Condition:
+    condition: Condition = TaskModel.status.is_in(*sorted(s.value for s in statuses))
+    return condition
 
 
 def _usage(answer: NewInteraction) -> list[Action]:
@@ -208,9 +214,9 @@ def _usage(answer: NewInteraction) -> list[Action]:
     ]
 
 
-def _end(status: TaskStatus, reason: str | None) -> list[Action]:
+def _ended(reason: str | None) -> list[Action]:
+    """What every end of a run removes (lease, active index entry), and the reason it ended, if any."""
     actions: list[Action] = [
-        TaskModel.status.set(status.value),
         TaskModel.lease_id.remove(),
         TaskModel.lease_expires_at.remove(),
         TaskModel.active_shard.remove(),
@@ -220,15 +226,15 @@ def _end(status: TaskStatus, reason: str | None) -> list[Action]:
     return actions
 
 
-def _expired(old: ItemView, now: str) -> bool:
-    expires_at = old.get("lease_expires_at")
+def _expired(old: TaskModel, now: str) -> bool:
+    expires_at = old.lease_expires_at
     return isinstance(expires_at, str) and expires_at < now
 
 
-def _refusal(task_id: str, old: ItemView) -> str:
-    status = old.get("status")
+def _refusal(task_id: str, old: TaskModel) -> str:
+    status = old.status
     if status == TaskStatus.RUNNING.value:
-        return f"task {task_id} is running under a live lease (until {old.get('lease_expires_at')})"
+        return f"task {task_id} is running under a live lease (until {old.lease_expires_at})"
     if status == TaskStatus.QUEUED.value:
         return f"task {task_id} is queued with no prompt pending"
     return f"task {task_id} is {status}: nothing to run"

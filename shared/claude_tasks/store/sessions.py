@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import Page, Session, SessionStatus, Task, TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.errors import (
     ConcurrentUpdate,
     Conflict,
     IdempotencyKeyReused,
@@ -19,6 +18,7 @@ from claude_tasks.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.records import Page, Session, SessionStatus, Task, TaskStatus
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import response_code, translate_faults
 from claude_tasks.store.ids import id_for, new_id

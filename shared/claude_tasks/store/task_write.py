@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core import lifecycle
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     ConcurrentUpdate,
     DomainError,
@@ -24,10 +24,10 @@ from claude_tasks.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.lifecycle import Event
+from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.models import TaskModel
 from claude_tasks.store.transaction import Transaction
-
-ItemView = dict[str, object]
 
 
 @dataclass
@@ -68,6 +68,21 @@ class TaskWrite:
         result: Condition = cond
         return result
 
+    def moves(self, event: Event, to: TaskStatus | None = None) -> TaskWrite:
+        """Require the task in a state the lifecycle table allows `event` from and, given `to`, move it there.
+
+        Narrows any states already required. Raises ValueError when the table does not lead from
+        `event` to `to`: a mistake in our code, which this makes impossible to commit.
+        """
+        row = lifecycle.transition(event)
+        if to is not None and to not in row.targets:
+            raise ValueError(f"the lifecycle has no {event.value!r} into {to.value!r}")
+        allowed = row.sources if self.allowed_statuses is None else self.allowed_statuses & row.sources
+        self.allowed_statuses = allowed
+        if to is not None:
+            self.actions.append(TaskModel.status.set(to.value))
+        return self
+
     def stage(self, tx: Transaction) -> None:
         """Add this update to `tx` under the name `task`. Version-checked only when a version was given."""
         item = TaskModel(self.task_id)
@@ -76,23 +91,23 @@ class TaskWrite:
         actions = [*self.actions, TaskModel.updated_at.set(now_iso())]
         tx.update("task", item, actions, self.condition(), check_version=self.version is not None)
 
-    def explain(self, old: ItemView | None) -> DomainError:
+    def explain(self, old: TaskModel | None) -> DomainError:
         """The domain error for a failed condition, given the task as it was (None: it did not exist)."""
-        if old is None or old.get("status") == TaskStatus.DELETING.value:
+        if old is None or old.status == TaskStatus.DELETING.value:
             return TaskNotFound(self.task_id)
-        if self.owner is not None and old.get("owner") != self.owner:
+        if self.owner is not None and old.owner != self.owner:
             return TaskNotFound(self.task_id)
-        if old.get("session_id") != self.session_id:
-            return InteractionSessionMismatch(self.task_id, self.session_id, str(old.get("session_id")))
-        count = old.get("interaction_count", 0)
+        if old.session_id != self.session_id:
+            return InteractionSessionMismatch(self.task_id, self.session_id, old.session_id)
+        count = int(old.interaction_count or 0)
         if self.expected_count is not None and count != self.expected_count:
-            return StaleInteractionCount(self.task_id, self.expected_count, int(str(count)))
-        held = old.get("claude_session_id")
+            return StaleInteractionCount(self.task_id, self.expected_count, count)
+        held = old.claude_session_id
         if self.claude_session_id is not None and held not in (None, self.claude_session_id):
             return ClaudeSessionTaken(self.claude_session_id)
-        status = old.get("status")
+        status = old.status
         if self.allowed_statuses is not None and status not in self.allowed_statuses:
             return TaskStateConflict(f"task {self.task_id} is {status}")
-        if self.lease_id is not None and old.get("lease_id") != self.lease_id:
+        if self.lease_id is not None and old.lease_id != self.lease_id:
             return TaskStateConflict(f"task {self.task_id} is leased to another run")
         return ConcurrentUpdate(f"task {self.task_id} was changed by another writer; read it again")

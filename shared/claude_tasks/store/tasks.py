@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from claude_tasks.clock import now_iso
-from claude_tasks.domain import NewTask, Page, SessionStatus, Task, TaskStatus
-from claude_tasks.errors import (
+from claude_tasks.core.clock import now_iso
+from claude_tasks.core.errors import (
     Conflict,
     IdempotencyKeyReused,
     ImmutableField,
@@ -19,6 +18,8 @@ from claude_tasks.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
+from claude_tasks.core.lifecycle import Event
+from claude_tasks.core.records import NewTask, Page, SessionStatus, Task, TaskStatus
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token
@@ -96,7 +97,7 @@ class TaskRepository:
             if "task" in cancelled.failed and idempotent:
                 return self._replayed(item), False
             if "session" in cancelled.failed:
-                raise _session_error(session_id, owner, cancelled.item("session")) from cancelled
+                raise _session_error(session_id, owner, cancelled.item("session", SessionModel)) from cancelled
             # A random id already taken by another write: never expected, and never "no such session".
             raise Conflict(f"task {item.task_id} already exists") from cancelled
         return task_record(item), True  # as written, version included: no read back
@@ -206,7 +207,7 @@ class TaskRepository:
             if name not in MUTABLE_FIELDS:
                 raise ImmutableField(name)
         task = self.get(owner, task_id)
-        write = TaskWrite(task_id, task.session_id, owner=owner)
+        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.EDIT)
         if "title" in changes:
             write.actions.append(TaskModel.title.set(changes["title"]))
         if "metadata" in changes:
@@ -215,15 +216,15 @@ class TaskRepository:
         # Read back: other fields (status, version) may have moved since `task` was read.
         return self.get(owner, task_id)
 
-    def delete(self, owner: str, task_id: str, force: bool = False) -> None:
+    def delete(self, owner: str, task_id: str) -> None:
         """Delete a task: mark it `deleting` (conditional), delete its interactions, then one
         transaction deletes the task and decrements its session's `task_count`.
 
-        A running task is refused (`TaskStateConflict`) unless `force`. A task found
+        A running task is refused (`TaskStateConflict`): cancel it first. A task found
         already gone at the last step was deleted (by this call's committed retry, or
         by a concurrent delete): that is success. Raises `TaskNotFound`.
         """
-        task = self._mark_deleting(owner, task_id, force)
+        task = self._mark_deleting(owner, task_id)
         with InteractionModel.batch_write() as batch:
             for item in InteractionModel.query(task_id, consistent_read=True):
                 batch.delete(item)
@@ -244,17 +245,15 @@ class TaskRepository:
                 raise TaskNotFound(task_id) from cancelled
         self._store.claims.retire(task)
 
-    def _mark_deleting(self, owner: str, task_id: str, force: bool) -> Task:
+    def _mark_deleting(self, owner: str, task_id: str) -> Task:
         try:
             task = self.get(owner, task_id)
         except TaskNotFound:
             # A delete that stopped half-way left the task `deleting`: finish it.
             task = self.load_deleting(owner, task_id)
             return task
-        write = TaskWrite(task_id, task.session_id, owner=owner)
-        if not force:
-            write.allowed_statuses = frozenset(TaskStatus) - {TaskStatus.RUNNING, TaskStatus.DELETING}
-        write.actions += [TaskModel.status.set(TaskStatus.DELETING.value), TaskModel.active_shard.remove()]
+        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.DELETE, TaskStatus.DELETING)
+        write.actions.append(TaskModel.active_shard.remove())
         self.commit(write)
         return task
 
@@ -274,7 +273,7 @@ class TaskRepository:
         try:
             tx.commit()
         except Cancelled as cancelled:
-            error = write.explain(cancelled.item("task"))
+            error = write.explain(cancelled.item("task", TaskModel))
             if isinstance(error, TaskStateConflict) and write.allowed_statuses is not None:
                 error = TaskStateConflict(
                     f"{error}: the operation needs it to be one of {', '.join(sorted(write.allowed_statuses))}"
@@ -299,7 +298,7 @@ def _commit_once(tx: Transaction) -> None:
         tx.commit()
 
 
-def _session_error(session_id: str, owner: str, old: dict[str, Any] | None) -> Exception:
-    if old is None or old.get("owner") != owner:
+def _session_error(session_id: str, owner: str, old: SessionModel | None) -> Exception:
+    if old is None or old.owner != owner:
         return SessionNotFound(session_id)
-    return SessionNotActive(session_id, str(old.get("status")))
+    return SessionNotActive(session_id, old.status)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -28,7 +28,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from claude_tasks.errors import ItemTooLarge, TransientStoreError
+from claude_tasks.core.errors import ItemTooLarge, TransientStoreError
 from claude_tasks.store import faults
 from claude_tasks.store.ids import new_id
 
@@ -36,6 +36,7 @@ _KIND_ORDER = ("check", "delete", "put", "update")
 # DynamoDB's words for an item over 400 KB ("Item size has exceeded…", "Item size to update has exceeded…").
 _ITEM_TOO_LARGE = re.compile(r"item size .*exceeded the maximum allowed size", re.IGNORECASE)
 _RETRYABLE_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+M = TypeVar("M", bound=Model)
 WRITE_ID = "write_id"  # the attribute that names the transaction which last wrote an item
 
 
@@ -47,28 +48,14 @@ class Cancelled(Exception):
         super().__init__(f"conditions failed: {sorted(failed)}")
         self.failed = failed
 
-    def item(self, name: str) -> dict[str, Any] | None:
-        """The deserialised-enough item (`{attr: python value}`) behind a failed action, if any."""
+    def item(self, name: str, model: type[M]) -> M | None:
+        """The item behind a failed action as it was, decoded by PynamoDB as a `model`; None if none came back."""
         raw = self.failed.get(name)
-        return None if raw is None else {key: _plain(value) for key, value in raw.items()}
+        return None if raw is None else model.from_raw_data(raw)
 
 
 class IdempotentReplay(Exception):
     """DynamoDB saw this ClientRequestToken with different parameters: an earlier attempt committed."""
-
-
-def _plain(value: dict[str, Any]) -> Any:
-    ((kind, inner),) = value.items()
-    if kind == "N":
-        number = float(inner)
-        return int(number) if number.is_integer() else number
-    if kind == "NULL":
-        return None
-    if kind == "L":
-        return [_plain(v) for v in inner]
-    if kind == "M":
-        return {k: _plain(v) for k, v in inner.items()}
-    return inner
 
 
 @dataclass

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import NewTask, Session, Task
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import NewTask, Session, Task
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.anthropic_stub import AnthropicStub
@@ -30,10 +31,17 @@ def stub() -> Iterator[AnthropicStub]:
         yield server
 
 
+@pytest.fixture(autouse=True)
+def anthropic_key(settings: Settings) -> None:
+    """The Anthropic key secret holds a key (the stub accepts any): the placeholder `not-set` is never sent."""
+    secrets = boto3.client("secretsmanager", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    secrets.put_secret_value(SecretId=settings.anthropic_secret_id, SecretString="sk-ant-test-key")
+
+
 @pytest.fixture
 def anthropic(worker: Worker, stub: AnthropicStub) -> Store:
     """The handler's executor calling Claude with the anthropic backend at the stub; returns its store."""
-    return worker.use(claude_backend="anthropic", anthropic_base_url=stub.url, claude_timeout_s=2.0)
+    return worker.use(claude_backend="anthropic", anthropic_base_url=stub.url, claude_timeout_s=30.0)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claude_tasks.domain import Role, TaskStatus, Usage
+from claude_tasks.core.records import Role, TaskStatus, Usage
 from claude_tasks.store import Store
 from claude_tasks.store.models import ClaudeSessionClaim
 from tests.integration.worker.conftest import MakeTask

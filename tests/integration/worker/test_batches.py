@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from claude_tasks.domain import Role, TaskStatus
+from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store.models import TaskModel
 from tests.conftest import SessionFactory
 from tests.integration.worker.conftest import MakeTask

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from claude_tasks.domain import Role
+from claude_tasks.core.records import Role
 from claude_tasks.store.models import InteractionModel
 from tests.integration.worker.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply
@@ -16,7 +16,7 @@ def test_a_large_reply_goes_to_s3_and_is_read_back_transparently(
 ) -> None:
     # Given items limited to 1 kB of content, a large prompt and a larger reply
     store = worker.use(
-        claude_backend="anthropic", anthropic_base_url=stub.url, inline_content_limit=1000, claude_timeout_s=5.0
+        claude_backend="anthropic", anthropic_base_url=stub.url, inline_content_limit=1000, claude_timeout_s=30.0
     )
     prompt, answer = "Explain. " * 200, "Because " * 1000
     stub.script(Reply(text=answer.strip()))

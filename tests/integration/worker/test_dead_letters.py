@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 
 from claude_tasks.claude import RetryableClaudeError
-from claude_tasks.config import Settings
-from claude_tasks.domain import Role, TaskStatus
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Role, TaskStatus
 from tests.integration.worker.conftest import MakeTask
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker, run_body

@@ -11,7 +11,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
 from claude_tasks.claude import get_backend
-from claude_tasks.domain import Role, TaskStatus
+from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
 from tests.integration.worker.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import Session, TaskStatus
+from claude_tasks.core.records import Session, TaskStatus
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim
 from tests.conftest import SessionFactory
 from tests.integration.worker.conftest import MakeTask
@@ -39,7 +39,7 @@ def test_task_executor_session_id_usage(worker: Worker, make_task: MakeTask, ses
     # And each id is claimed by its own task, with no invariant broken
     for task in (mine_now, other_now):
         assert ClaudeSessionClaim.get(task.claude_session_id).task_id == task.task_id
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []
 
 
 def test_a_run_message_naming_another_session_is_rejected_and_writes_nothing(

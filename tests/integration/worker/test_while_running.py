@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from claude_tasks.domain import Role, TaskStatus
+from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
 from tests.integration.worker.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply

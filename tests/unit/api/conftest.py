@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 import pytest
 
-from claude_tasks.config import Settings, get_settings
-from claude_tasks.domain import NewInteraction, Role, Session, Task, TaskStatus
+from claude_tasks.core.config import Settings, get_settings
+from claude_tasks.core.records import NewInteraction, Role, Session, Task, TaskStatus
 from claude_tasks.store import Store, TaskWrite
 from claude_tasks.store.models import TaskModel
 from tests.conftest import SessionFactory, TaskFactory

@@ -7,10 +7,10 @@ from types import ModuleType
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import Task
-from claude_tasks.errors import TransientStoreError
-from claude_tasks.service import TaskService
+from claude_tasks.app.service import TaskService
+from claude_tasks.core.config import Settings
+from claude_tasks.core.errors import TransientStoreError
+from claude_tasks.core.records import Task
 from tests.support.http_api import http_event, invoke
 from tests.unit.api.conftest import Call
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from claude_tasks.domain import Task, TaskStatus
+from claude_tasks.core.records import Task, TaskStatus
 from tests.support.http_api import EVENTS
 from tests.unit.api.conftest import Call
 

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import Task
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Task
 from tests.support.http_api import EVENTS, as_wsgi
 from tests.unit.api.conftest import FUZZ_CASES, api_module
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.domain import Session, Task
+from claude_tasks.core.records import Session, Task
 from tests.conftest import SessionFactory
 from tests.support import tables
 from tests.unit.api.conftest import Call

@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-from claude_tasks.domain import Task
+from claude_tasks.core.records import Task
 from tests.support import tables
 from tests.unit.api.conftest import Call
 

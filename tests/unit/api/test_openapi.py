@@ -6,7 +6,7 @@ import json
 from types import ModuleType
 from typing import Any
 
-from claude_tasks.local.template import load_template, resources_of_type
+from claude_tasks_dev.local.template import load_template, resources_of_type
 from tests.unit.api.conftest import Call
 
 BOOKKEEPING = {"version", "attempts", "run_turns", "run_tokens", "run_cost_usd", "lease_id", "lease_expires_at"}

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import Session
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Session
 from tests.conftest import SessionFactory
 from tests.support import tables
 from tests.unit.api.conftest import Call

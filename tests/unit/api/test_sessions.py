@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
-from claude_tasks.domain import NewInteraction, Role, Session, Task
+from claude_tasks.core.records import Session, Task
 from claude_tasks.store import Store
 from claude_tasks.store.models import SessionModel
 from tests.conftest import SessionFactory
 from tests.support import tables
+from tests.support.turns import record_turn
 from tests.unit.api.conftest import Call
 
 PROBLEM_JSON = "application/problem+json"
@@ -249,8 +250,8 @@ def test_delete_a_session_with_tasks_is_409(call: Call, session: Session, task: 
 
 
 def test_delete_with_cascade_removes_tasks_and_interactions_first(call: Call, store: Store, task: Task) -> None:
-    # Given: the task has a turn
-    store.interactions.append(task, task.session_id, NewInteraction(role=Role.USER, content="hi"))
+    # Given: the task has a recorded turn
+    record_turn(store, task)
     # When
     result = call("delete_session", path={"session_id": task.session_id}, query={"cascade": "true"})
     # Then

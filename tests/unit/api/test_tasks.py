@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import Session, SessionStatus, Task, TaskStatus
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Session, SessionStatus, Task, TaskStatus
 from claude_tasks.store.models import SessionModel, TaskModel
 from tests.conftest import SessionFactory, TaskFactory
 from tests.support import tables

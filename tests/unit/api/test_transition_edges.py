@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.domain import NewTask, Session, Task, TaskStatus
-from claude_tasks.errors import TransientStoreError
+from claude_tasks.core.errors import TransientStoreError
+from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, TaskModel
 from claude_tasks.store.transaction import Transaction
 from tests.support import tables
@@ -35,7 +35,7 @@ def _fail_commit(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
 
 
 def test_a_fork_that_stopped_part_way_is_finished_and_queued_by_its_replay(
-    call: Call, task: Task, add_turns: AddTurns, sent: Sent, monkeypatch: pytest.MonkeyPatch
+    call: Call, task: Task, add_turns: AddTurns, sent: Sent, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
     # Given: a task with 150 turns, and a fork whose second copy transaction is throttled
     add_turns(task, 150)
@@ -52,7 +52,7 @@ def test_a_fork_that_stopped_part_way_is_finished_and_queued_by_its_replay(
     assert fork["status"] == "queued" and fork["pending_prompts"] == ["Go on"] and fork["error"] is None
     assert [int(item.seq) for item in InteractionModel.query(fork["task_id"])] == list(range(1, 151))
     assert sent() == [{"type": "task.run", "task_id": fork["task_id"], "session_id": task.session_id}]
-    assert tables.counts()["tasks"] == 2 and consistency_report().violations == []
+    assert tables.counts()["tasks"] == 2 and consistency_report(store).violations == []
 
 
 def test_a_replayed_fork_that_was_finished_is_returned_unchanged(call: Call, task: Task, add_turns: AddTurns) -> None:

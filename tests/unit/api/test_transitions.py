@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from claude_tasks.audit import consistency_report
-from claude_tasks.config import Settings
-from claude_tasks.domain import Task, TaskStatus
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import Task, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, TaskModel
 from tests.conftest import SessionFactory
 from tests.support import tables
+from tests.support.turns import record_turn
 from tests.unit.api.conftest import Call
 
 Sent = Callable[[], list[dict[str, Any]]]
@@ -161,10 +162,11 @@ def test_retry_with_nothing_pending_is_409(call: Call, task: Task, put_in_state:
 
 
 def test_fork_copies_the_conversation_into_a_new_queued_task(
-    call: Call, store: Store, task: Task, add_turns: AddTurns, put_in_state: PutInState, sent: Sent
+    call: Call, store: Store, task: Task, add_turns: AddTurns, sent: Sent
 ) -> None:
-    # Given: a finished task with four turns and its own Claude session
-    store.claims.claim(put_in_state(add_turns(task, 4), TaskStatus.SUCCEEDED, pending=[]), "claude-1")
+    # Given: a task with two earlier turns, finished by a recorded turn that claimed its own Claude session
+    add_turns(task, 2)
+    assert record_turn(store, task, reply="Hello.", claim="claude-1").status is TaskStatus.SUCCEEDED
     sent()
     # When
     result = call("fork_task", path={"task_id": task.task_id}, body={"prompt": "Go another way"})
@@ -175,7 +177,7 @@ def test_fork_copies_the_conversation_into_a_new_queued_task(
     assert fork["status"] == "queued" and fork["pending_prompts"] == ["Go another way"]
     assert fork["claude_session_id"] is None and fork["interaction_count"] == 4
     contents = [item.content for item in InteractionModel.query(fork["task_id"])]
-    assert contents == ["turn 1", "turn 2", "turn 3", "turn 4"]
+    assert contents == ["turn 1", "turn 2", "Say hello", "Hello."]
     assert sent() == [_run_message(fork["task_id"], task.session_id)]
     assert tables.task_count(task.session_id) == 2
 
@@ -218,7 +220,9 @@ def test_fork_into_another_owners_session_is_404(call: Call, task: Task, session
     assert tables.counts()["tasks"] == 1 and tables.task_count(bobs.session_id) == 0
 
 
-def test_fork_of_a_long_conversation_copies_every_turn_in_chunks(call: Call, task: Task, add_turns: AddTurns) -> None:
+def test_fork_of_a_long_conversation_copies_every_turn_in_chunks(
+    call: Call, task: Task, add_turns: AddTurns, store: Store
+) -> None:
     # Given: more turns than one transaction may carry (100 actions)
     add_turns(task, 130)
     # When
@@ -226,7 +230,7 @@ def test_fork_of_a_long_conversation_copies_every_turn_in_chunks(call: Call, tas
     # Then: all copied in order, and the stored data is consistent
     seqs = [int(item.seq) for item in InteractionModel.query(fork["task_id"])]
     assert fork["interaction_count"] == 130 and seqs == list(range(1, 131))
-    assert consistency_report().violations == []
+    assert consistency_report(store).violations == []
 
 
 def test_fork_with_the_same_idempotency_key_returns_the_same_fork(call: Call, task: Task) -> None:

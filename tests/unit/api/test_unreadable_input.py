@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claude_tasks.domain import Session
+from claude_tasks.core.records import Session
 from tests.support import tables
 from tests.unit.api.conftest import Call
 

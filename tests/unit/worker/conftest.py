@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.config import Settings
-from claude_tasks.domain import NewTask, Session, Task
+from claude_tasks.core.config import Settings
+from claude_tasks.core.records import NewTask, Session, Task
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.claude_double import ScriptedClaude

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 
-from claude_tasks.clock import iso_in
-from claude_tasks.domain import Role, TaskStatus
+from claude_tasks.app.run import LEASE_GRACE_S
+from claude_tasks.core.clock import iso_in
+from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.runs import Lease
-from claude_tasks.turns import LEASE_GRACE_S
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker, failed_ids
 from tests.unit.worker.conftest import MakeTask, Run

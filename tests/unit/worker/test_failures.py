@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from claude_tasks.claude import FatalClaudeError, RetryableClaudeError
-from claude_tasks.domain import Role, TaskStatus
+from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker, failed_ids

@@ -11,9 +11,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from claude_tasks.domain import TaskStatus
+from claude_tasks.app.run import CALL_MARGIN_S
+from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store
-from claude_tasks.turns import CALL_MARGIN_S
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker, failed_ids
 from tests.unit.worker.conftest import MakeTask, Run
@@ -33,7 +33,7 @@ def test_importing_the_handler_imports_no_claude_sdk() -> None:
     loaded = set(json.loads(out.strip().splitlines()[-1]))
     backends = {"anthropic", "boto3", "claude_tasks.claude.anthropic_backend", "claude_tasks.claude.bedrock_backend"}
     assert loaded & backends == set()
-    assert "claude_tasks.executor" in loaded
+    assert "claude_tasks.app.run" in loaded
 
 
 def test_log_lines_carry_the_message_and_task_ids(

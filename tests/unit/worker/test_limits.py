@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claude_tasks.domain import Role, Task, TaskLimits, TaskStatus, Usage
+from claude_tasks.core.records import Role, Task, TaskLimits, TaskStatus, Usage
 from claude_tasks.store import Store
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker, failed_ids

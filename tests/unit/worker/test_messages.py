@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from claude_tasks.domain import Session, TaskStatus
+from claude_tasks.core.records import Session, TaskStatus
 from claude_tasks.store import Store
 from tests.support.claude_double import ScriptedClaude
 from tests.support.tables import counts

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from claude_tasks.domain import Session
+from claude_tasks.core.records import Session
 from tests.support.claude_double import ScriptedClaude
 from tests.support.tables import counts
 from tests.support.worker import Worker, failed_ids

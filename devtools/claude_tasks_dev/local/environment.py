@@ -1,0 +1,138 @@
+"""The functions' environment for a local run: the template's own variables, the local resources, a Claude backend.
+
+Handlers read their configuration through `claude_tasks.core.config.get_settings()`
+(cached on first use), so the stack sets `os.environ` before loading them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from claude_tasks.core.config import Settings
+from claude_tasks_dev.checkout import FAKE_CREDENTIALS
+
+LOCAL_ADMIN = "admin"
+
+
+# The settings that name a local resource: always the stack's, whatever the developer's shell says.
+RESOURCE_FIELDS = (
+    "aws_endpoint_url",
+    "region",
+    "sessions_table",
+    "tasks_table",
+    "interactions_table",
+    "claude_sessions_table",
+    "transcripts_table",
+    "task_queue_url",
+    "dlq_url",
+    "content_bucket",
+    "anthropic_secret_id",
+)
+
+
+class BackendUnavailable(Exception):
+    """The configured Claude backend cannot run in the local stack; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """Which Claude the local worker calls, why, and the API key to store in the local secret (if any)."""
+
+    name: str
+    reason: str
+    api_key: str | None = None
+
+
+def choose_backend(env: Mapping[str, str]) -> BackendChoice:
+    """`CLAUDE_BACKEND` if set; else `anthropic` when `ANTHROPIC_API_KEY` is set; else `offline`.
+
+    Raises BackendUnavailable for `anthropic` without a key, and for `bedrock`:
+    its client is sent to `AWS_ENDPOINT_URL`, which locally is moto, not Bedrock.
+    """
+    key = env.get("ANTHROPIC_API_KEY") or None
+    requested = env.get("CLAUDE_BACKEND", "").strip().lower()
+    if requested == "bedrock":
+        raise BackendUnavailable(
+            "CLAUDE_BACKEND=bedrock cannot run locally yet: the Bedrock client uses AWS_ENDPOINT_URL, "
+            "which here is the embedded moto endpoint. Use ANTHROPIC_API_KEY or the offline model."
+        )
+    if requested == "anthropic" or (not requested and key):
+        if not key:
+            raise BackendUnavailable("CLAUDE_BACKEND=anthropic needs ANTHROPIC_API_KEY in the environment")
+        return BackendChoice("anthropic", "ANTHROPIC_API_KEY is set: real Claude, billed to that key", key)
+    if requested not in ("", "offline"):
+        raise BackendUnavailable(f"unknown CLAUDE_BACKEND {requested!r}: use anthropic, bedrock or offline")
+    return BackendChoice("offline", "no ANTHROPIC_API_KEY: canned replies that say they are offline, cost nothing")
+
+
+def function_environment(template: dict[str, Any], settings: Settings, backend: BackendChoice) -> dict[str, str]:
+    """What Lambda would set from the template's `Globals` variables, pointed at the local resources.
+
+    A literal or a parameter's default is taken as is; a reference to a resource
+    becomes the local name of it from `settings`.
+    """
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    parameters = template.get("Parameters", {})
+    env: dict[str, str] = {}
+    for name, value in variables.items():
+        if isinstance(value, dict) and "Ref" in value:
+            if value["Ref"] in parameters:
+                env[name] = str(parameters[value["Ref"]].get("Default", ""))
+        elif not isinstance(value, dict):
+            env[name] = str(value)
+    env.update(_settings_environment(settings))
+    env["CLAUDE_BACKEND"] = backend.name
+    env["AWS_DEFAULT_REGION"] = settings.region
+    # What this stack can run: never bedrock (its client would reach moto), anthropic only with a key.
+    env["ENABLED_BACKENDS"] = "anthropic,offline" if backend.api_key else "offline"
+    env["ANTHROPIC_KEY_CONFIGURED"] = "true" if backend.api_key else "false"
+    return env
+
+
+def _settings_environment(settings: Settings) -> dict[str, str]:
+    """The resource names and endpoint of `settings`, under the variable names `Settings` reads."""
+    env = {}
+    for name in RESOURCE_FIELDS:
+        value = getattr(settings, name)
+        if value is not None:
+            env[_alias(name)] = str(value)
+    return env
+
+
+def _alias(field: str) -> str:
+    return str(Settings.model_fields[field].validation_alias)
+
+
+def use_fake_credentials(env: MutableMapping[str, str]) -> None:
+    """Replace any AWS identity with moto's fake one, so a local run can never write to a real account."""
+    env.pop("AWS_PROFILE", None)
+    env.update(FAKE_CREDENTIALS)
+
+
+def apply_environment(env: MutableMapping[str, str], function_env: Mapping[str, str]) -> None:
+    """Set the functions' variables in `env`; the developer's own settings win for tuning knobs.
+
+    The resources, endpoint and backend are always the stack's. The admin
+    principal `admin` is added to any the developer named.
+    """
+    owned = {_alias(name) for name in RESOURCE_FIELDS} | {
+        "CLAUDE_BACKEND",
+        "AWS_DEFAULT_REGION",
+        "ENABLED_BACKENDS",
+        "ANTHROPIC_KEY_CONFIGURED",
+    }
+    for name, value in function_env.items():
+        if name in owned or name not in env:
+            env[name] = value
+    admins = {p.strip() for p in env.get("ADMIN_PRINCIPALS", "").split(",") if p.strip()}
+    env["ADMIN_PRINCIPALS"] = ",".join(sorted(admins | {LOCAL_ADMIN}))
+    # No X-Ray daemon runs locally, and the janitor's EMF metrics would flood the terminal.
+    env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # moto serves one request at a time and each scan page costs it time in proportion to the whole
+    # table: small pages let other calls in between, and the full-table report runs every 5 minutes
+    # (the template's schedule) while the cheap duties keep the local 30 s pace.
+    env.setdefault("AUDIT_PAGE_SIZE", "100")
+    env.setdefault("REPORT_INTERVAL_S", "300")

@@ -1,0 +1,212 @@
+"""The HTTP API's request bodies and responses; the OpenAPI document is generated from these.
+
+Responses reuse the domain records, so bookkeeping fields marked `exclude=True`
+(lease, version, run counters) appear neither in a response nor in the document.
+Request bodies forbid unknown fields and are strict (`true` or `"5"` is no number, `5` no string: the
+caller is told rather than the value coerced), and `UpdateTaskBody` says which fields can never change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Self, get_args
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from claude_tasks.claude import BACKEND_NAMES
+from claude_tasks.core import paths
+from claude_tasks.core.limits import (
+    MAX_METADATA_CHARS,
+    MAX_METADATA_DEPTH,
+    MAX_MODEL_CHARS,
+    MAX_NAME_CHARS,
+    MAX_REPLY_TOKENS,
+    MAX_SYSTEM_BYTES,
+    MAX_TITLE_CHARS,
+    at_most_bytes,
+    depth,
+)
+from claude_tasks.core.offer import StrictLimits
+from claude_tasks.core.records import Interaction, NewTask, Page, Session, Task, TaskStatus
+from claude_tasks.store.audit import ConsistencyReport
+
+__all__ = ["ConsistencyReport"]
+
+# `deleting` is internal: a reader never sees a task in it, so callers can neither filter by it nor receive it.
+PublicTaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "exhausted"]
+PUBLIC_TASK_STATUSES: tuple[str, ...] = get_args(PublicTaskStatus)
+
+
+def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+    # Nesting first (json.dumps recurses): a response must serialise it again, and pydantic stops at ~255.
+    if depth(value, give_up_after=MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata must nest at most {MAX_METADATA_DEPTH} levels of objects and arrays")
+    # Metadata lives inside the item: bound it well below DynamoDB's 400 KB item limit.
+    if len(json.dumps(value, default=str)) > MAX_METADATA_CHARS:
+        raise ValueError(f"metadata must serialise to at most {MAX_METADATA_CHARS} characters of JSON")
+    return value
+
+
+def _known_backend(value: str) -> str:
+    if value not in BACKEND_NAMES:
+        raise ValueError(f"backend must be one of {', '.join(sorted(BACKEND_NAMES))}")
+    return value
+
+
+def _project_path(value: str) -> str:
+    try:
+        return paths.normalise(value)
+    except paths.InvalidProjectPath as error:
+        raise PydanticCustomError("project_path", "{reason}", {"reason": str(error)}) from error
+
+
+def _immutable(value: object, info: ValidationInfo) -> None:
+    raise PydanticCustomError("immutable_field", "{field} cannot be changed after creation", {"field": info.field_name})
+
+
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_small_json),
+    Field(description="Free-form JSON, at most 16 KiB, nested at most 32 levels."),
+]
+Backend = Annotated[
+    str, AfterValidator(_known_backend), WithJsonSchema({"type": "string", "enum": sorted(BACKEND_NAMES)})
+]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description="ISO-8601, UTC.")]
+# Accepted by the model only to be refused with a clear message; absent from the document.
+Immutable = Annotated[SkipJsonSchema[object], AfterValidator(_immutable), Field(None, exclude=True)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class CreateSessionBody(_Body):
+    project_path: Annotated[str, AfterValidator(_project_path)] = Field(
+        description="Absolute, no `..` segments or control characters, at most 1024 characters; stored normalised.",
+        # Documented for clients and fuzzers; the validator enforces the full rules with clearer messages.
+        json_schema_extra={"pattern": "^/", "maxLength": paths.MAX_PATH_CHARS},
+    )
+    name: str | None = Field(None, max_length=MAX_NAME_CHARS)
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CreateTaskBody(_Body):
+    prompt: str = Field(min_length=1, description="Longer than the configured limit: 413.")
+    title: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    backend: Backend | None = None
+    model: str | None = Field(None, min_length=1, max_length=MAX_MODEL_CHARS)
+    system: Annotated[str, AfterValidator(at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
+        None, max_length=MAX_SYSTEM_BYTES
+    )
+    max_tokens: int | None = Field(None, ge=1, le=MAX_REPLY_TOKENS)
+    limits: StrictLimits = Field(default_factory=StrictLimits)
+    metadata: Metadata = Field(default_factory=dict)
+
+    def to_new_task(self) -> NewTask:
+        return NewTask(**self.model_dump(exclude={"limits"}), limits=self.limits)
+
+
+class UpdateTaskBody(_Body):
+    """Only `title` and `metadata` change; naming any other task field is refused field by field."""
+
+    title: str | None = Field(None, max_length=MAX_TITLE_CHARS)
+    metadata: Metadata | None = None
+    session_id: Immutable
+    task_id: Immutable
+    owner: Immutable
+    status: Immutable
+    prompt: Immutable
+    claude_session_id: Immutable
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent, by name; `metadata: null` clears the metadata (to `{}`)."""
+        sent = self.model_dump(include={"title", "metadata"}, exclude_unset=True)
+        if "metadata" in sent and sent["metadata"] is None:
+            sent["metadata"] = {}
+        return sent
+
+
+class FollowUpBody(_Body):
+    prompt: str = Field(min_length=1, description="Longer than the configured limit: 413.")
+
+
+class ForkBody(_Body):
+    prompt: str | None = Field(None, min_length=1, description="Without one, the fork is `succeeded`, nothing pending.")
+    # Not strict: Powertools validates the parsed body in Python mode, where a strict UUID takes no string.
+    session_id: Annotated[UUID, Strict(False)] | None = Field(
+        None, description="Another of the caller's sessions; default: the source's."
+    )
+
+
+class SessionView(Session):
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, session: Session) -> Self:
+        return cls.model_validate(session, from_attributes=True)
+
+
+class TaskView(Task):
+    status: Annotated[TaskStatus, WithJsonSchema({"type": "string", "enum": list(PUBLIC_TASK_STATUSES)})] = (
+        TaskStatus.QUEUED
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, task: Task) -> Self:
+        return cls.model_validate(task, from_attributes=True)
+
+
+class InteractionView(Interaction):
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, interaction: Interaction) -> Self:
+        return cls.model_validate(interaction, from_attributes=True)
+
+
+class SessionPage(Page[SessionView]):
+    """One page of sessions; pass `next_cursor` back as `cursor` for the next."""
+
+    @classmethod
+    def of(cls, page: Page[Session]) -> Self:
+        return cls(items=[SessionView.of(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+class TaskPage(Page[TaskView]):
+    """One page of tasks; pass `next_cursor` back as `cursor` for the next."""
+
+    @classmethod
+    def of(cls, page: Page[Task]) -> Self:
+        return cls(items=[TaskView.of(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+class InteractionPage(Page[InteractionView]):
+    """One page of interactions in `seq` order; pass `next_cursor` back as `cursor` for the next."""
+
+    @classmethod
+    def of(cls, page: Page[Interaction]) -> Self:
+        return cls(items=[InteractionView.of(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+class FieldError(BaseModel):
+    location: Literal["body", "query", "path", "header", "cookie"]
+    field: str = Field(description="Dotted path inside the location; empty for the whole body.")
+    type: str
+    detail: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = Field(None, description="The invalid fields (validation errors only).")

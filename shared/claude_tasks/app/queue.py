@@ -1,0 +1,103 @@
+"""The task queue: the messages it carries and the sender the API uses.
+
+Two message types share the queue: `task.run` (the API, for new tasks,
+follow-ups, retries and forks) and `task.create` (posted straight to the
+queue by pipelines). Both are validated with these models at the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from claude_tasks.app.delivery import MessageRejected
+from claude_tasks.core.clients import make_client
+from claude_tasks.core.config import Settings
+from claude_tasks.core.limits import MAX_MODEL_CHARS, MAX_SYSTEM_BYTES, at_most_bytes
+from claude_tasks.core.offer import StrictLimits
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(child=True)
+
+
+class _Message(BaseModel):
+    # Strict, as the API's bodies: `"5"` is no number here either.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class TaskRun(_Message):
+    """Run the task's pending prompts."""
+
+    type: Literal["task.run"] = "task.run"
+    task_id: str = Field(min_length=1, max_length=64)
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+class TaskCreate(_Message):
+    """Create a task in an existing session of `owner`, then run it; the idempotency key makes it once."""
+
+    type: Literal["task.create"] = "task.create"
+    session_id: str = Field(min_length=1, max_length=64)
+    owner: str = Field(min_length=1, max_length=256)
+    # The prompt's limits are configured (`max_prompt_chars`): the worker checks them, as the API does.
+    prompt: str = Field(min_length=1)
+    idempotency_key: str = Field(min_length=1, max_length=256)
+    # The API's bounds: both are stored in the task item, under DynamoDB's 400 KB.
+    model: str | None = Field(None, min_length=1, max_length=MAX_MODEL_CHARS)
+    system: Annotated[str, AfterValidator(at_most_bytes(MAX_SYSTEM_BYTES))] | None = Field(
+        None, max_length=MAX_SYSTEM_BYTES
+    )
+    limits: StrictLimits | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the message without its key: a replayed key with another message is refused."""
+        return hashlib.sha256(self.model_dump_json(exclude={"idempotency_key"}).encode()).hexdigest()
+
+
+TaskMessage = Annotated[TaskRun | TaskCreate, Field(discriminator="type")]
+task_message = TypeAdapter[TaskRun | TaskCreate](TaskMessage)
+
+
+class TaskQueue:
+    """Sends `task.run` messages. Clients are made on first use: no network at import."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _sqs(self) -> SQSClient:
+        client: SQSClient = make_client("sqs", self._settings)
+        return client
+
+    def send(self, message: TaskRun | TaskCreate) -> None:
+        """Send one message. Raises botocore's errors; see `send_run` for the forgiving form."""
+        self._sqs.send_message(QueueUrl=self._settings.task_queue_url, MessageBody=message.model_dump_json())
+
+    def send_run(self, task_id: str, session_id: str) -> bool:
+        """Ask the worker to run the task. Returns False (and logs) when the send failed:
+        the task stays `queued`, and the janitor re-queues queued tasks nobody picked up."""
+        try:
+            self.send(TaskRun(task_id=task_id, session_id=session_id))
+        except Exception:  # noqa: BLE001 - any send failure is recoverable by the janitor
+            logger.exception("could not enqueue task; the janitor will re-queue it", extra={"task_id": task_id})
+            return False
+        return True
+
+
+def parse(body: str) -> TaskRun | TaskCreate:
+    """The message in `body`. Raises `MessageRejected` saying what is wrong (not JSON, unknown type, fields)."""
+    try:
+        return task_message.validate_json(body)
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in invalid.errors()[:5]
+        )
+        raise MessageRejected(f"invalid task message: {problems}") from invalid

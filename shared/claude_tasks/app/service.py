@@ -1,0 +1,176 @@
+"""The operations the HTTP API offers, combining the store's conditional writes with the task queue.
+
+Every call takes the owner explicitly and reads or writes only the owner's
+items; another owner's session or task is `SessionNotFound`/`TaskNotFound`, as
+if absent. A task is committed before its `task.run` is sent; a send that still fails
+after botocore's retries is answered `QueueUnavailable` (503), saying the task
+was saved and how to queue it, so a task answered 2xx is always on its way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core import limits, paths
+from claude_tasks.core.errors import Forbidden, QueueUnavailable
+from claude_tasks.core.offer import check_offered
+from claude_tasks.core.records import Interaction, NewTask, Page, Session, Task, TaskStatus
+from claude_tasks.store import Store
+from claude_tasks.store.audit import ConsistencyReport, consistency_report
+
+metrics = Metrics()
+
+
+class TaskService:
+    def __init__(self, store: Store, queue: TaskQueue) -> None:
+        self._store = store
+        self._queue = queue
+        self._settings = store.settings
+
+    def open_session(
+        self,
+        owner: str,
+        project_path: str,
+        name: str | None,
+        metadata: dict[str, Any],
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
+    ) -> Session:
+        """Open a session; the project path must pass `paths.confine` under the configured root.
+
+        The same owner and idempotency key return the first session, if it came from the same
+        `request_fingerprint`. Raises `InvalidProjectPath`, `IdempotencyKeyReused`.
+        """
+        path = paths.confine(project_path, self._settings.project_root)
+        return self._store.sessions.create(owner, path, name, metadata, idempotency_key, request_fingerprint)
+
+    def session(self, owner: str, session_id: str) -> Session:
+        return self._store.sessions.get(owner, session_id)
+
+    def sessions(self, owner: str, limit: int, cursor: str | None) -> Page[Session]:
+        """The owner's sessions, newest first. Raises `InvalidCursor` for a cursor not made for this query."""
+        return self._store.sessions.list_for_owner(owner, limit, cursor)
+
+    def delete_session(self, owner: str, session_id: str, cascade: bool) -> None:
+        """Raises `SessionNotFound`, or `SessionHasTasks` unless `cascade` deletes them first."""
+        self._store.sessions.delete(owner, session_id, cascade)
+
+    def create_task(
+        self,
+        owner: str,
+        session_id: str,
+        new: NewTask,
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
+    ) -> Task:
+        """Commit a queued task in the owner's active session, then enqueue it.
+
+        A replayed idempotency key returns the first task and, while it is still
+        queued, sends its run again (the worker's lease makes a duplicate harmless;
+        a lost first send is recovered). Raises `PromptTooLarge`, `NotOffered` (a backend or model this
+        deployment does not run), `SessionNotFound`, `SessionNotActive`, `IdempotencyKeyReused` (the key
+        first came with another `request_fingerprint`).
+        """
+        self._check_prompt(new.prompt)
+        check_offered(self._settings, new.backend, new.model)
+        task = self._store.tasks.create(
+            owner, session_id, new, idempotency_key, request_fingerprint=request_fingerprint
+        )
+        if task.status == TaskStatus.QUEUED:
+            self._enqueue(task)
+        return task
+
+    def task(self, owner: str, task_id: str) -> Task:
+        return self._store.tasks.get(owner, task_id)
+
+    def tasks(
+        self, owner: str, session_id: str, status: TaskStatus | None, limit: int, cursor: str | None
+    ) -> Page[Task]:
+        """The session's tasks, oldest first. Raises `SessionNotFound`, `InvalidCursor`."""
+        return self._store.tasks.list_for_session(owner, session_id, status, limit, cursor)
+
+    def update_task(self, owner: str, task_id: str, changes: dict[str, Any]) -> Task:
+        """Change title and/or metadata. Raises `ImmutableField`, `TaskNotFound`, `ConcurrentUpdate`."""
+        return self._store.tasks.update(owner, task_id, changes)
+
+    def delete_task(self, owner: str, task_id: str) -> None:
+        """Delete the task and its interactions. Raises `TaskNotFound`, `TaskStateConflict` while it runs."""
+        self._store.tasks.delete(owner, task_id)
+
+    def follow_up(self, owner: str, task_id: str, prompt: str) -> Task:
+        """Queue `prompt` in the task's conversation; a finished task is queued and enqueued again.
+
+        Raises `PromptTooLarge`, `TaskNotFound`, `ConcurrentUpdate`.
+        """
+        self._check_prompt(prompt)
+        task, requeued = self._store.transitions.follow_up(owner, task_id, prompt)
+        if requeued:
+            self._enqueue(task)
+        return task
+
+    def cancel(self, owner: str, task_id: str) -> Task:
+        """Raises `TaskNotFound`, or `TaskStateConflict` unless the task is queued or running."""
+        return self._store.transitions.cancel(owner, task_id)
+
+    def retry(self, owner: str, task_id: str) -> Task:
+        """Queue a failed, exhausted or cancelled task again and enqueue it.
+
+        Raises `TaskNotFound`, `TaskStateConflict`.
+        """
+        task = self._store.transitions.retry(owner, task_id)
+        self._enqueue(task)
+        return task
+
+    def fork(
+        self,
+        owner: str,
+        task_id: str,
+        prompt: str | None,
+        session_id: str | None,
+        idempotency_key: str | None,
+        request_fingerprint: str | None = None,
+    ) -> Task:
+        """A new task continuing the source's conversation (see `TransitionRepository.fork`), enqueued when it
+        ends up queued — also when a replay of the idempotency key finishes a fork an earlier attempt left
+        part-way. Raises `PromptTooLarge`, `TaskNotFound`, `SessionNotFound`, `SessionNotActive`,
+        `IdempotencyKeyReused`."""
+        if prompt is not None:
+            self._check_prompt(prompt)
+        fork, runnable = self._store.forks.fork(
+            owner, task_id, prompt, session_id, idempotency_key, request_fingerprint
+        )
+        if runnable:
+            self._enqueue(fork)
+        return fork
+
+    def interactions(
+        self, owner: str, task_id: str, after_seq: int, limit: int, cursor: str | None
+    ) -> Page[Interaction]:
+        """The task's turns after `after_seq`, in order. Raises `TaskNotFound`, `InvalidCursor`."""
+        task = self._store.tasks.get(owner, task_id)
+        return self._store.interactions.list_for_task(task, after_seq, limit, cursor)
+
+    def consistency(self, owner: str) -> ConsistencyReport:
+        """The consistency report (a full scan). Raises `Forbidden` unless `owner` is a configured admin."""
+        if owner not in self._settings.admins:
+            raise Forbidden("the consistency report is for administrators only")
+        return consistency_report(self._store)
+
+    def _check_prompt(self, prompt: str) -> None:
+        limits.check_prompt(prompt, self._settings.max_prompt_chars)
+
+    def _enqueue(self, task: Task) -> None:
+        """Send the task's run. Raises `QueueUnavailable` when the send failed after botocore's retries."""
+        if not self._queue.send_run(task.task_id, task.session_id):
+            metrics.add_metric(name="EnqueueFailed", unit=MetricUnit.Count, value=1)
+            # Not a silent success: the caller learns the run is not on its way, and how to put it there.
+            raise QueueUnavailable(
+                f"task {task.task_id} was saved and is queued, but its run could not be sent: send the same "
+                "request again with the same Idempotency-Key to send it (without a key, a create or fork sent "
+                "again makes another task), or leave it: a queued task nobody runs is re-queued within "
+                f"{self._settings.requeue_after_s} s"
+            )

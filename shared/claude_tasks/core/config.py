@@ -1,0 +1,119 @@
+"""The service's configuration: one typed object, read from the environment once.
+
+Every default is the one a local run wants, so `make dev` and the tests need no
+environment at all; in AWS, `template.yaml` sets each variable from its resources.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Current Claude model ids on the Anthropic API (aliases and dated ids), newest families first. A Bedrock
+# deployment names its own (inference profile ids) in CLAUDE_MODELS.
+DEFAULT_MODELS = (
+    "claude-opus-5-5",
+    "claude-sonnet-5-5",
+    "claude-haiku-5-5",
+    "claude-fable-5-1",
+    "claude-mythos-5-1",
+    "claude-opus-5",
+    "claude-sonnet-5",
+    "claude-fable-5",
+    "claude-mythos-5",
+    "claude-opus-4-8",
+    "claude-opus-4-7",
+    "claude-opus-4-6",
+    "claude-sonnet-4-6",
+    "claude-opus-4-5",
+    "claude-opus-4-5-20251101",
+    "claude-sonnet-4-5",
+    "claude-sonnet-4-5-20250929",
+    "claude-haiku-4-5",
+    "claude-haiku-4-5-20251001",
+)
+
+
+class Settings(BaseSettings):
+    """Everything the functions read from their environment, and nothing else does."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    region: str = Field("us-east-1", validation_alias="AWS_REGION")
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+
+    sessions_table: str = Field("claude-tasks-sessions", validation_alias="SESSIONS_TABLE")
+    tasks_table: str = Field("claude-tasks-tasks", validation_alias="TASKS_TABLE")
+    interactions_table: str = Field("claude-tasks-interactions", validation_alias="INTERACTIONS_TABLE")
+    claude_sessions_table: str = Field("claude-tasks-claude-sessions", validation_alias="CLAUDE_SESSIONS_TABLE")
+    transcripts_table: str = Field("claude-tasks-transcripts", validation_alias="TRANSCRIPTS_TABLE")
+    task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
+    dlq_url: str = Field("", validation_alias="DLQ_URL")
+    content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")
+
+    # DynamoDB client timeouts: PynamoDB's own defaults (15 s connect, 30 s read)
+    # would outlive an API Lambda's timeout.
+    db_connect_timeout_s: float = Field(2.0, validation_alias="DB_CONNECT_TIMEOUT_S")
+    db_read_timeout_s: float = Field(5.0, validation_alias="DB_READ_TIMEOUT_S")
+    db_max_retries: int = Field(3, validation_alias="DB_MAX_RETRIES")
+
+    claude_backend: str = Field("offline", validation_alias="CLAUDE_BACKEND")
+    claude_model: str = Field("claude-sonnet-4-6", validation_alias="CLAUDE_MODEL")
+    claude_max_tokens: int = Field(4096, validation_alias="CLAUDE_MAX_TOKENS")
+    claude_timeout_s: float = Field(120.0, validation_alias="CLAUDE_TIMEOUT_S")
+    anthropic_base_url: str | None = Field(None, validation_alias="ANTHROPIC_BASE_URL")
+    anthropic_secret_id: str = Field("claude-tasks/anthropic-api-key", validation_alias="ANTHROPIC_SECRET_ID")
+    # What this deployment can run: a task naming anything else is refused at the API (422), not failed later.
+    enabled_backends: str = Field("anthropic,bedrock,offline", validation_alias="ENABLED_BACKENDS")
+    # False when no Anthropic API key was configured: `anthropic` tasks are refused with how to configure one.
+    anthropic_key_configured: bool = Field(True, validation_alias="ANTHROPIC_KEY_CONFIGURED")
+    # Comma-separated model ids a task may name; unset: DEFAULT_MODELS.
+    allowed_models: str | None = Field(None, validation_alias="CLAUDE_MODELS")
+    # The HMAC key that signs pagination cursors (the template's generated secret; the local stack's own).
+    cursor_secret: str = Field("local-cursor-key", validation_alias="CURSOR_SECRET")
+
+    max_prompt_chars: int = Field(100_000, validation_alias="MAX_PROMPT_CHARS")
+    project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
+    admin_principals: str = Field("", validation_alias="ADMIN_PRINCIPALS")
+    orphan_retention_hours: float = Field(24.0, validation_alias="ORPHAN_RETENTION_HOURS")
+    requeue_after_s: int = Field(300, validation_alias="REQUEUE_AFTER_S")
+    lease_seconds: int = Field(900, validation_alias="LEASE_SECONDS")
+    max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
+    inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
+    active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
+    # The janitor's consistency report: items per scan page (0 = DynamoDB's 1 MB pages), and how
+    # often it runs at most (0 = every janitor run). The local stack sets both: its emulator serves
+    # one request at a time, and scans it serves slowly would hold every other call meanwhile.
+    audit_page_size: int = Field(0, ge=0, validation_alias="AUDIT_PAGE_SIZE")
+    report_interval_s: float = Field(0.0, ge=0, validation_alias="REPORT_INTERVAL_S")
+
+    @field_validator("aws_endpoint_url", "anthropic_base_url", "project_root", "allowed_models", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation cannot omit a variable conditionally; an empty parameter means "not set".
+        return None if value == "" else value
+
+    @property
+    def backends(self) -> frozenset[str]:
+        """The Claude backends this deployment offers."""
+        return frozenset(b.strip().lower() for b in self.enabled_backends.split(",") if b.strip())
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The model ids a task may name."""
+        if self.allowed_models is None:
+            return DEFAULT_MODELS
+        return tuple(m.strip() for m in self.allowed_models.split(",") if m.strip())
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """The principals allowed to read the consistency report."""
+        return frozenset(p.strip() for p in self.admin_principals.split(",") if p.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
