@@ -12,7 +12,7 @@ import gc
 import boto3
 from moto.dynamodb.models.dynamo_type import Item
 
-from claude_tasks.config import Settings
+from claude_tasks.core.config import Settings
 
 ITEMS = 20
 READS = 50
