@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
@@ -52,6 +53,19 @@ LEASE_GRACE_S = 30.0
 CALL_MARGIN_S = 10.0
 # Follow-ups arriving faster than a turn's write can land are not a real workload.
 RECORD_ATTEMPTS = 5
+
+
+def correlate(task_id: str) -> None:
+    """Tag this thread's log lines with the task id; never fails the run.
+
+    The handler's Logger is this child logger's parent only when both were made under the same
+    service name: a process that imported this module before setting POWERTOOLS_SERVICE_NAME
+    (a script, a benchmark) has none, and Powertools then refuses the keys. Its lines lack them.
+    """
+    try:
+        logger.thread_safe_append_keys(task_id=task_id)
+    except OrphanedChildLoggerError:
+        pass
 
 
 class TaskExecutor:
@@ -104,7 +118,7 @@ class TaskExecutor:
     # 2. leased -------------------------------------------------------------------------------
     def run(self, task_id: str, session_id: str, delivery: Delivery) -> Outcome:
         """Lease the task and answer its pending prompts. A task with nothing to run is `SKIPPED`."""
-        logger.thread_safe_append_keys(task_id=task_id)
+        correlate(task_id)
         lease = Lease.start(self._lease_seconds(delivery))
         try:
             self.store.runs.lease(task_id, session_id, lease)

@@ -87,3 +87,14 @@ def test_each_claude_call_is_due_before_the_invocation_ends(
     (request,) = claude.requests
     assert request.deadline is not None
     assert started + budget_s <= request.deadline <= finished + budget_s
+
+
+def test_an_orphaned_run_logger_never_fails_a_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the run's child logger made under a service name no parent logger has (imported before the env)
+    from aws_lambda_powertools import Logger
+
+    from claude_tasks.app import run as run_module
+
+    monkeypatch.setattr(run_module, "logger", Logger(service="no-parent-for-this-child", child=True))
+    # When the run tags its log lines with the task id; Then nothing is raised (the lines just lack the key)
+    run_module.correlate("task-1")
