@@ -28,10 +28,6 @@ class TaskStatus(StrEnum):
     DELETING = "deleting"
 
 
-ACTIVE_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
-FINISHED_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.EXHAUSTED})
-
-
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"

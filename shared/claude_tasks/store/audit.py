@@ -50,10 +50,6 @@ class ConsistencyReport(BaseModel):
     shared_claude_session_ids: int
     violations: list[Violation]
 
-    @property
-    def consistent(self) -> bool:
-        return not self.violations
-
 
 class _Tally:
     def __init__(self) -> None:

@@ -70,13 +70,6 @@ def task_record(item: TaskModel) -> Task:
     )
 
 
-def task_item(task: Task) -> TaskModel:
-    """The item for `task` as last read, version included, so a write through it is version-checked."""
-    item = TaskModel(task.task_id, session_id=task.session_id, owner=task.owner)
-    item.version = task.version or None
-    return item
-
-
 def interaction_record(item: InteractionModel, content: str | None = None) -> Interaction:
     return Interaction(
         task_id=item.task_id,

@@ -69,9 +69,6 @@ class Transaction:
         default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
     )
 
-    def check(self, name: str, model: type[Model], key: Any, condition: Condition) -> None:
-        self._actions["check"].append((name, lambda tx: tx.condition_check(model, key, condition=condition)))
-
     def put(self, name: str, item: Model, condition: Condition | None = None) -> None:
         if hasattr(type(item), WRITE_ID):
             setattr(item, WRITE_ID, self.write_id)
