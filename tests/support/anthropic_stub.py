@@ -20,16 +20,40 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """A `tool_use` block of a scripted reply: Claude Code runs the tool and sends its result next."""
+
+    name: str
+    input: dict[str, Any]
+    id: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
-    """A successful message; `delay_s` waits before answering."""
+    """A successful message; `delay_s` waits before answering. With `tool_uses`, the text (if any)
+    comes first, then one block per tool use, and the stop reason is `tool_use`."""
 
     text: str = "Hello from the stub."
+    tool_uses: tuple[ToolUse, ...] = ()
     input_tokens: int = 12
     output_tokens: int = 5
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
     stop_reason: str = "end_turn"
     delay_s: float = 0.0
+
+    def blocks(self, msg_id: str) -> list[dict[str, Any]]:
+        """The message's content blocks; tool use ids are made unique per message when not scripted."""
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": self.text}] if self.text else []
+        for n, use in enumerate(self.tool_uses):
+            blocks.append(
+                {"type": "tool_use", "id": use.id or f"toolu_{msg_id}_{n}", "name": use.name, "input": use.input}
+            )
+        return blocks
+
+    @property
+    def stop(self) -> str:
+        return "tool_use" if self.tool_uses and self.stop_reason == "end_turn" else self.stop_reason
 
 
 @dataclass(frozen=True)
@@ -126,8 +150,8 @@ def _message(body: dict[str, Any], reply: Reply, msg_id: str) -> dict[str, Any]:
         "type": "message",
         "role": "assistant",
         "model": body.get("model", "claude-sonnet-4-6"),
-        "content": [{"type": "text", "text": reply.text}],
-        "stop_reason": reply.stop_reason,
+        "content": reply.blocks(msg_id),
+        "stop_reason": reply.stop,
         "stop_sequence": None,
         "usage": {
             "input_tokens": reply.input_tokens,
@@ -140,27 +164,37 @@ def _message(body: dict[str, Any], reply: Reply, msg_id: str) -> dict[str, Any]:
 
 def _events(message: dict[str, Any], reply: Reply | MidStreamError) -> list[tuple[str, dict[str, Any]]]:
     start = {**message, "content": [], "stop_reason": None, "usage": {**message["usage"], "output_tokens": 1}}
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": start}),
-        (
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        ),
-        ("ping", {"type": "ping"}),
-    ]
-    text = reply.text if isinstance(reply, Reply) else "partial answer "
-    for i, word in enumerate(text.split(" ")):
-        delta = {"type": "text_delta", "text": word if i == 0 else f" {word}"}
-        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}))
-    if isinstance(reply, MidStreamError):
-        error = {"type": reply.error_type, "message": reply.message}
-        return [*events, ("error", {"type": "error", "error": error})]
-    stop: dict[str, Any] = {"stop_reason": reply.stop_reason, "stop_sequence": None}
+    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": start})]
+    blocks = message["content"] if isinstance(reply, Reply) else [{"type": "text", "text": "partial answer "}]
+    for index, block in enumerate(blocks):
+        events += _block_events(index, block)
+        if index == 0:
+            events.append(("ping", {"type": "ping"}))
+        if isinstance(reply, MidStreamError):
+            error = {"type": reply.error_type, "message": reply.message}
+            return [*events[:-1], ("error", {"type": "error", "error": error})]
+    stop: dict[str, Any] = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+    usage = {"output_tokens": message["usage"]["output_tokens"]}
     return [
         *events,
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {"type": "message_delta", "delta": stop, "usage": {"output_tokens": reply.output_tokens}}),
+        ("message_delta", {"type": "message_delta", "delta": stop, "usage": usage}),
         ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def _block_events(index: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """One content block as a stream: its start, deltas (text word by word, tool input as JSON), its stop."""
+    if block["type"] == "text":
+        opening = {"type": "text", "text": ""}
+        words = block["text"].split(" ")
+        deltas = [{"type": "text_delta", "text": w if i == 0 else f" {w}"} for i, w in enumerate(words)]
+    else:
+        opening = {**block, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+    return [
+        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": opening}),
+        *(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas),
+        ("content_block_stop", {"type": "content_block_stop", "index": index}),
     ]
 
 

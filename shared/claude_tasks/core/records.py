@@ -7,9 +7,9 @@ but a caller never sees.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SessionStatus(StrEnum):
@@ -38,6 +38,59 @@ class Role(StrEnum):
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Workspace(StrEnum):
+    """Where a Claude Code task works: the session's project itself, or its own git worktree of it."""
+
+    PROJECT = "project"
+    WORKTREE = "worktree"
+
+
+class PermissionMode(StrEnum):
+    """Claude Code's permission modes a task may ask for (`bypassPermissions` only where the deployment allows it)."""
+
+    DEFAULT = "default"
+    ACCEPT_EDITS = "acceptEdits"
+    PLAN = "plan"
+    DONT_ASK = "dontAsk"
+    BYPASS_PERMISSIONS = "bypassPermissions"
+
+
+class McpServer(Record):
+    """An MCP server Claude Code may use: a local command (`stdio`) or a remote one (`http`, `sse`)."""
+
+    type: Literal["stdio", "http", "sse"] = "stdio"
+    command: str | None = Field(None, min_length=1, max_length=1024)
+    args: list[str] = Field(default_factory=list, max_length=64)
+    env: dict[str, str] = Field(default_factory=dict)
+    url: str | None = Field(None, min_length=1, max_length=2048)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> McpServer:
+        if self.type == "stdio" and (self.command is None or self.url is not None):
+            raise ValueError("a stdio MCP server needs `command` (and no `url`)")
+        if self.type != "stdio" and (self.url is None or self.command is not None):
+            raise ValueError(f"an {self.type} MCP server needs `url` (and no `command`)")
+        return self
+
+
+class AgentOptions(Record):
+    """How a Claude Code task may work; every field is ignored by the chat backends."""
+
+    allowed_tools: list[str] | None = None
+    disallowed_tools: list[str] | None = None
+    permission_mode: PermissionMode | None = None
+    mcp_servers: dict[str, McpServer] | None = None
+    workspace: Workspace = Workspace.PROJECT
+
+
+class Worktree(Record):
+    """The git worktree a `workspace: worktree` task runs in, made on its first run."""
+
+    path: str
+    branch: str
 
 
 class Usage(Record):
@@ -89,10 +142,14 @@ class Task(Record):
     cost_usd: float = 0.0
     error: str | None = None
     forked_from: str | None = None
+    agent: AgentOptions = Field(default_factory=AgentOptions)
+    worktree: Worktree | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: str
     updated_at: str
     version: int = Field(0, exclude=True)
+    # The head pending prompt's run has begun (its user turn is recorded): a later run continues it.
+    prompt_started: bool = Field(False, exclude=True)
     attempts: int = Field(0, exclude=True)
     run_turns: int = Field(0, exclude=True)
     run_tokens: int = Field(0, exclude=True)
@@ -113,6 +170,10 @@ class Interaction(Record):
     duration_ms: int | None = None
     stop_reason: str | None = None
     model: str | None = None
+    # A `tool` turn's tool, and the id pairing its use (`stop_reason: tool_use`, content: the input as
+    # JSON) with its result (`tool_result` or `tool_error`, content: the output).
+    tool_name: str | None = None
+    tool_use_id: str | None = None
     created_at: str
     content_ref: str | None = Field(None, exclude=True)
 
@@ -127,6 +188,8 @@ class NewInteraction(Record):
     duration_ms: int | None = None
     stop_reason: str | None = None
     model: str | None = None
+    tool_name: str | None = None
+    tool_use_id: str | None = None
     content_ref: str | None = None
 
 
@@ -150,4 +213,5 @@ class NewTask(Record):
     system: str | None = None
     max_tokens: int | None = None
     limits: TaskLimits = Field(default_factory=TaskLimits)
+    agent: AgentOptions = Field(default_factory=AgentOptions)
     metadata: dict[str, Any] = Field(default_factory=dict)

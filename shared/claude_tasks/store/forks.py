@@ -133,7 +133,7 @@ class ForkRepository:
         self._store.tasks.commit(write)
 
 
-_INHERITED = {"title", "backend", "model", "system", "max_tokens", "metadata"}
+_INHERITED = {"title", "backend", "model", "system", "max_tokens", "metadata", "agent"}
 
 
 def _chunks(items: Iterator[InteractionModel]) -> Iterator[list[NewInteraction]]:
@@ -150,7 +150,17 @@ def _chunks(items: Iterator[InteractionModel]) -> Iterator[list[NewInteraction]]
         chunk.append(
             NewInteraction(
                 **turn.model_dump(
-                    include={"role", "content", "usage", "cost_usd", "duration_ms", "stop_reason", "model"}
+                    include={
+                        "role",
+                        "content",
+                        "usage",
+                        "cost_usd",
+                        "duration_ms",
+                        "stop_reason",
+                        "model",
+                        "tool_name",
+                        "tool_use_id",
+                    }
                 ),
                 content_ref=turn.content_ref,
             )

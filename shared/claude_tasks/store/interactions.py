@@ -51,6 +51,8 @@ class InteractionRepository:
                 duration_ms=turn.duration_ms,
                 stop_reason=turn.stop_reason,
                 model=turn.model,
+                tool_name=turn.tool_name,
+                tool_use_id=turn.tool_use_id,
                 created_at=stamp,
             )
             tx.put(f"interaction:{offset}", item, InteractionModel.task_id.does_not_exist())

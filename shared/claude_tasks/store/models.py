@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
@@ -114,9 +115,12 @@ class TaskModel(Model):
     cost_usd = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)
     forked_from = UnicodeAttribute(null=True)
+    agent = JSONAttribute(null=True)
+    worktree = JSONAttribute(null=True)
     metadata = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    prompt_started = BooleanAttribute(null=True)
     attempts = NumberAttribute(default=0)
     run_turns = NumberAttribute(default=0)
     run_tokens = NumberAttribute(default=0)
@@ -153,6 +157,8 @@ class InteractionModel(Model):
     duration_ms = NumberAttribute(null=True)
     stop_reason = UnicodeAttribute(null=True)
     model = UnicodeAttribute(null=True)
+    tool_name = UnicodeAttribute(null=True)
+    tool_use_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from claude_tasks.core.records import Interaction, Role, Session, SessionStatus, Task, TaskLimits, TaskStatus, Usage
+from claude_tasks.core.records import (
+    AgentOptions,
+    Interaction,
+    Role,
+    Session,
+    SessionStatus,
+    Task,
+    TaskLimits,
+    TaskStatus,
+    Usage,
+    Worktree,
+)
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 
 
@@ -56,6 +67,8 @@ def task_record(item: TaskModel) -> Task:
         cost_usd=float(item.cost_usd or 0),
         error=item.error,
         forked_from=item.forked_from,
+        agent=AgentOptions(**_dict(item.agent)),
+        worktree=Worktree(**item.worktree) if isinstance(item.worktree, dict) else None,
         metadata=_dict(item.metadata),
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -67,6 +80,7 @@ def task_record(item: TaskModel) -> Task:
         lease_id=item.lease_id,
         lease_expires_at=item.lease_expires_at,
         request_fingerprint=item.request_fingerprint,
+        prompt_started=bool(item.prompt_started),
     )
 
 
@@ -82,6 +96,8 @@ def interaction_record(item: InteractionModel, content: str | None = None) -> In
         duration_ms=None if item.duration_ms is None else int(item.duration_ms),
         stop_reason=item.stop_reason,
         model=item.model,
+        tool_name=item.tool_name,
+        tool_use_id=item.tool_use_id,
         created_at=item.created_at,
         content_ref=item.content_ref,
     )

@@ -133,6 +133,7 @@ class TaskRepository:
             max_tokens=new.max_tokens,
             pending_prompts=[new.prompt],
             limits=new.limits.model_dump(exclude_none=True),
+            agent=new.agent.model_dump(mode="json", exclude_defaults=True) or None,
             metadata=new.metadata,
             created_at=stamp,
             updated_at=stamp,

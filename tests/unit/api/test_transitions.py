@@ -269,6 +269,8 @@ def test_interactions_are_in_seq_order_and_poll_after_seq(call: Call, task: Task
         "duration_ms": None,
         "stop_reason": None,
         "model": None,
+        "tool_name": None,
+        "tool_use_id": None,
         "created_at": "",
     }
 
