@@ -70,25 +70,24 @@ def exhausted_before_turn(task: Task) -> str | None:
     return None if reason is None else f"{reason}; {len(task.pending_prompts)} prompt(s) left"
 
 
-def turn_record(task: Task, prompt: str, reply: ClaudeReply, claim: str | None) -> TurnRecord:
-    """The record of `reply` answering `prompt` (the head of the task's pending prompts, as `task` was read).
+def status_after(task: Task, tokens: int, cost_usd: float) -> tuple[TaskStatus, str | None]:
+    """The task's status once its head prompt is answered, with `tokens` and `cost_usd` more spent this run.
 
-    The task stays `running` while prompts remain and no limit is reached; with none left it
-    `succeeded`; with prompts left but a limit reached it is `exhausted`, saying which.
+    `running` while prompts remain and no limit is reached; with none left `succeeded`; with
+    prompts left but a limit reached `exhausted`, with the reason saying which.
     """
     left = len(task.pending_prompts) - 1
-    reason = limit_reached(
-        task.limits,
-        task.run_turns + 1,
-        task.run_tokens + reply.usage.total_tokens,
-        task.run_cost_usd + reply.cost_usd,
-    )
     if left == 0:
-        status, reason = TaskStatus.SUCCEEDED, None
-    elif reason is not None:
-        status, reason = TaskStatus.EXHAUSTED, f"{reason}; {left} prompt(s) left"
-    else:
-        status = TaskStatus.RUNNING
+        return TaskStatus.SUCCEEDED, None
+    reason = limit_reached(task.limits, task.run_turns + 1, task.run_tokens + tokens, task.run_cost_usd + cost_usd)
+    if reason is not None:
+        return TaskStatus.EXHAUSTED, f"{reason}; {left} prompt(s) left"
+    return TaskStatus.RUNNING, None
+
+
+def turn_record(task: Task, prompt: str, reply: ClaudeReply, claim: str | None) -> TurnRecord:
+    """The record of `reply` answering `prompt` (the head of the task's pending prompts, as `task` was read)."""
+    status, reason = status_after(task, reply.usage.total_tokens, reply.cost_usd)
     answer = NewInteraction(
         role=Role.ASSISTANT,
         content=reply.content,
@@ -99,4 +98,4 @@ def turn_record(task: Task, prompt: str, reply: ClaudeReply, claim: str | None) 
         model=reply.model,
     )
     user = NewInteraction(role=Role.USER, content=prompt)
-    return TurnRecord(prompt=user, answer=answer, status=status, reason=reason, claim=claim)
+    return TurnRecord.answer(user, answer, status, reason, claim)

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 
+from claude_tasks.app.agent_turn import AgentTurn
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
 from claude_tasks.app.queue import TaskCreate, TaskQueue, parse
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend
+from claude_tasks.claude.agent import AgentBackend, is_agent
 from claude_tasks.core import limits
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import (
@@ -43,7 +45,7 @@ from claude_tasks.store.runs import Lease, LeaseRefused
 
 logger = Logger(child=True)
 
-BackendFor = Callable[[str], ClaudeBackend]
+BackendFor = Callable[[str], ClaudeBackend | AgentBackend]
 
 # A lease ends this long after its invocation can last: the worker's Lambda cannot outlive its
 # timeout, so a redelivery after a crash finds the lease expired and takes the task over.
@@ -160,21 +162,27 @@ class TaskExecutor:
             ended = self._end_without_turn(task, lease)
             if ended is not None:
                 return ended
-            status = self._turn(task, lease.renewed(self._lease_seconds(delivery)), budget)
+            status = self._turn(task, lease.renewed(self._lease_seconds(delivery)), budget, delivery)
+            if status is None:  # an agent stopped at its deadline: a fresh invocation continues it
+                return self._hand_off(self._held(task_id, lease), lease)
             if status is not TaskStatus.RUNNING:
                 return Outcome(status.value)
             first = False
 
-    def _turn(self, task: Task, lease: Lease, budget_s: float) -> TaskStatus:
+    def _turn(self, task: Task, lease: Lease, budget_s: float, delivery: Delivery) -> TaskStatus | None:
         """Ask Claude the head prompt, within `budget_s` seconds, and record its answer; returns the task's
-        status after the turn."""
+        status after the turn, or None when an agent stopped at its deadline."""
+        # The backend first: a cold one imports its SDK, which is no part of the call's own time.
+        backend = self._backend_for(task.backend or self.settings.claude_backend)
+        if is_agent(backend):
+            # An agent's run may take the invocation's whole remaining time; it stops cleanly before.
+            deadline = time.monotonic() + delivery.remaining_s() - CALL_MARGIN_S
+            return AgentTurn(self.store, self.settings, backend, lease, self._held, deadline, task).run()
         # The first run mints the task's Claude session id; the turn's write claims it.
         claude_session_id = task.claude_session_id or new_id()
         claim = None if task.claude_session_id else claude_session_id
         # A new task has no history: skip the read (a round trip per record of a busy batch).
         history = self.store.interactions.all(task.task_id) if task.interaction_count else []
-        # The backend first: a cold one imports its SDK, which is no part of the call's own time.
-        backend = self._backend_for(task.backend or self.settings.claude_backend)
         request = request_for(task, history, self.settings, claude_session_id, time.monotonic() + budget_s)
         reply = backend.complete(request)
         return self._record(task, lease, task.pending_prompts[0], reply, claim)

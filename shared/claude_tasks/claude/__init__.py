@@ -37,6 +37,7 @@ __all__ = [
 _REGISTRY: dict[str, tuple[str, str]] = {
     "anthropic": ("claude_tasks.claude.anthropic_backend", "AnthropicBackend"),
     "bedrock": ("claude_tasks.claude.bedrock_backend", "BedrockBackend"),
+    "claude-code": ("claude_tasks.claude.claude_code", "ClaudeCodeBackend"),
     "offline": ("claude_tasks.claude.offline", "OfflineBackend"),
 }
 BACKEND_NAMES = frozenset(_REGISTRY)

@@ -6,16 +6,13 @@ Messages API is stateless, so the whole conversation is sent on every turn.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import anthropic
 from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
 
+from claude_tasks.claude.api_key import ApiKeySource
 from claude_tasks.claude.base import (
     ClaudeError,
     ClaudeReply,
@@ -26,21 +23,15 @@ from claude_tasks.claude.base import (
 )
 from claude_tasks.claude.deadline import stopped, time_left, within
 from claude_tasks.claude.pricing import cost_usd
-from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Usage
 
-SECRET_MAX_AGE_S = 300
 # An error *event* inside a 200 stream reaches us after the SDK's retry loop has
 # returned, so neither the SDK nor any library retries it. Nothing is recorded
 # before the stream ends, so sending the same request again is safe.
 _STREAM_ATTEMPTS = 3
 _STREAM_BACKOFF_S = 0.5
 _RETRYABLE_TYPES = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
-# What the local stack (and an operator following its lead) stores when there is no key.
-PLACEHOLDER_KEY = "not-set"  # noqa: S105 - a marker, not a secret
-# Secrets Manager answers that no retry can change.
-_FATAL_SECRET_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"})
 
 
 class AnthropicBackend:
@@ -53,7 +44,7 @@ class AnthropicBackend:
         self._settings = settings
         self._max_retries = max_retries
         self._lock = threading.Lock()
-        self._secrets: SecretsProvider | None = None
+        self._key = ApiKeySource(settings, self.name)
         self._client: anthropic.Anthropic | None = None
         self._api_key: str | None = None
 
@@ -95,7 +86,7 @@ class AnthropicBackend:
 
     def _sdk_client(self) -> anthropic.Anthropic:
         with self._lock:
-            api_key = self._fetch_api_key()
+            api_key = self._key.get()
             if self._client is None or api_key != self._api_key:
                 self._client = anthropic.Anthropic(
                     api_key=api_key,
@@ -105,20 +96,6 @@ class AnthropicBackend:
                 )
                 self._api_key = api_key
             return self._client
-
-    def _fetch_api_key(self) -> str:
-        if self._secrets is None:
-            self._secrets = SecretsProvider(boto3_client=make_client("secretsmanager", self._settings))
-        secret_id = self._settings.anthropic_secret_id
-        try:
-            # Cached by Powertools for SECRET_MAX_AGE_S: one Secrets Manager call per container per 5 min.
-            value = self._secrets.get(secret_id, max_age=SECRET_MAX_AGE_S)
-        except GetParameterError as err:
-            cause = err.__context__
-            code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
-            error = FatalClaudeError if code in _FATAL_SECRET_CODES else RetryableClaudeError
-            raise error(f"anthropic: cannot read the API key secret {secret_id!r}: {err}") from err
-        return _api_key_from(value, secret_id)
 
 
 def _stream(
@@ -158,25 +135,6 @@ def _message_param(turn: Turn) -> MessageParam:
     if turn.role == "user":
         return UserMessageParam(role="user", content=turn.content)
     return AssistantMessageParam(role="assistant", content=turn.content)
-
-
-def _api_key_from(value: object, secret_id: str) -> str:
-    """The key from a secret holding either the raw key or JSON `{"api_key": "..."}`."""
-    text = (value.decode() if isinstance(value, bytes) else str(value or "")).strip()
-    if text.startswith("{"):
-        try:
-            text = str(json.loads(text).get("api_key") or "").strip()
-        except (ValueError, AttributeError):
-            text = ""
-    if not text:
-        raise FatalClaudeError(f"anthropic: secret {secret_id!r} holds no API key (raw key or {{'api_key': ...}})")
-    if text == PLACEHOLDER_KEY:
-        # Never sent to Anthropic: it is the value a deployment without a key holds, not a key.
-        raise FatalClaudeError(
-            f"anthropic: no API key is configured (secret {secret_id!r} holds the placeholder {PLACEHOLDER_KEY!r}): "
-            f"put the key with `aws secretsmanager put-secret-value --secret-id {secret_id} --secret-string sk-ant-...`"
-        )
-    return text
 
 
 def _is_mid_stream_retryable(err: anthropic.APIStatusError) -> bool:

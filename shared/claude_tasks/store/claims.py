@@ -44,6 +44,25 @@ class ClaimRepository:
         write.claude_session_id = claude_session_id
         write.actions.append(TaskModel.claude_session_id.set(claude_session_id))
 
+    def stage_replacement(self, tx: Transaction, write: TaskWrite, task: Task, claude_session_id: str) -> None:
+        """Add to `tx`: the task's current Claude session id retired, `claude_session_id` claimed in its place.
+
+        For a conversation Claude Code lost: the old id stays taken for ever (its claim is kept,
+        marked retired), and the task update requires the task to still hold the old id.
+        """
+        old = task.claude_session_id
+        if old is None:
+            raise ValueError("only a task holding a Claude session id can replace it")
+        self.stage(tx, write, task, claude_session_id)
+        write.replaces_claude_session_id = old
+        tx.update(
+            "retired",
+            ClaudeSessionClaim(old),
+            [ClaudeSessionClaim.retired_at.set(now_iso())],
+            ClaudeSessionClaim.task_id == task.task_id,
+            check_version=False,
+        )
+
     def retire(self, task: Task) -> None:
         """Mark the task's claim retired (its task is gone); the id stays taken for ever."""
         if task.claude_session_id is None:

@@ -18,7 +18,7 @@ from claude_tasks.core import lifecycle
 from claude_tasks.core.clock import iso_in, now_iso
 from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
 from claude_tasks.core.lifecycle import Event
-from claude_tasks.core.records import NewInteraction, Role, Task, TaskStatus
+from claude_tasks.core.records import NewInteraction, Role, Task, TaskStatus, Usage, Worktree
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.models import TaskModel
@@ -54,17 +54,35 @@ class Lease:
 
 @dataclass(frozen=True)
 class TurnRecord:
-    """One answered prompt: the user and assistant turns, and the task's status after them.
+    """Interactions a run appends in one write, and what the write does to the task.
 
-    `status` is `running` (more prompts wait), `succeeded` or `exhausted` (with `reason`);
-    `claim` is the Claude session id to claim on the task's first run.
+    A chat backend answers a prompt in one record: the user and assistant turns, `answered`.
+    Claude Code records as it goes: the user turn when its run starts (`started`), its steps
+    as they come, and its end (`answered`, or not when it stopped to continue later).
+    `status` is `running` (more to do), `succeeded` or `exhausted` (with `reason`);
+    `claim` is the Claude session id to claim (on the task's first run), and `replaces_claim`
+    says it takes the place of the id the task holds (a lost conversation rebuilt).
     """
 
-    prompt: NewInteraction
-    answer: NewInteraction
-    status: TaskStatus
+    interactions: tuple[NewInteraction, ...]
+    status: TaskStatus = TaskStatus.RUNNING
     reason: str | None = None
     claim: str | None = None
+    replaces_claim: bool = False
+    # True: the head pending prompt is answered and removed (and the turn counted).
+    answered: bool = True
+    # Set: whether the head prompt's run has begun (its user turn recorded), for a run that continues later.
+    started: bool | None = None
+    worktree: Worktree | None = None
+    # Claude Code's cumulative `total_cost_usd` for the task's Claude session, when it reported one.
+    claude_total_usd: float | None = None
+
+    @classmethod
+    def answer(
+        cls, prompt: NewInteraction, answer: NewInteraction, status: TaskStatus, reason: str | None, claim: str | None
+    ) -> TurnRecord:
+        """A chat backend's turn: the prompt and its answer, the prompt removed from the pending ones."""
+        return cls(interactions=(prompt, answer), status=status, reason=reason, claim=claim)
 
 
 @translate_faults
@@ -111,23 +129,33 @@ class RunRepository:
         return None
 
     def record(self, task: Task, lease: Lease, turn: TurnRecord) -> None:
-        """Write the turn's user + assistant interactions, remove the answered prompt, add usage, set status.
+        """Append the turn's interactions and apply it to the task, in one transaction guarded by the lease.
 
-        One transaction, guarded by the lease, by `interaction_count` and by the size of
-        `pending_prompts` as `task` was read (a follow-up appended meanwhile fails it with
-        `ConcurrentUpdate`: read the task again and retry). Content too large for an item goes
-        to S3 first. Raises `TaskStateConflict`/`TaskNotFound` when the lease is gone,
-        `StaleInteractionCount`, `ClaudeSessionTaken`, `TransientStoreError`.
+        Guarded by `interaction_count` as `task` was read and, for an answered prompt, by the size
+        of `pending_prompts` (a follow-up appended meanwhile fails it with `ConcurrentUpdate`:
+        read the task again and retry). Content too large for an item goes to S3 first. Raises
+        `TaskStateConflict`/`TaskNotFound` when the lease is gone, `StaleInteractionCount`,
+        `ClaudeSessionTaken`, `ConcurrentUpdate`, `TransientStoreError`.
         """
         tx = self._store.transaction()
         write = _held(task, lease).moves(Event.RECORD_TURN, turn.status)
-        write.extra.append(_PENDING_COUNT == len(task.pending_prompts))
         base = task.interaction_count
-        new = [self._offload(task, base + 1, turn.prompt), self._offload(task, base + 2, turn.answer)]
+        new = [self._offload(task, base + n, each) for n, each in enumerate(turn.interactions, start=1)]
         self._store.interactions.stage(tx, write, task, new, base)
-        if turn.claim is not None:
+        if turn.claim is not None and turn.replaces_claim:
+            self._store.claims.stage_replacement(tx, write, task, turn.claim)
+        elif turn.claim is not None:
             self._store.claims.stage(tx, write, task, turn.claim)
-        write.actions += [TaskModel.pending_prompts[0].remove(), *_usage(turn.answer)]
+        write.actions += _usage(new, answered=turn.answered)
+        if turn.answered:
+            write.extra.append(_PENDING_COUNT == len(task.pending_prompts))
+            write.actions.append(TaskModel.pending_prompts[0].remove())
+        if turn.started is not None:
+            write.actions.append(TaskModel.prompt_started.set(turn.started))
+        if turn.worktree is not None:
+            write.actions.append(TaskModel.worktree.set(turn.worktree.model_dump()))
+        if turn.claude_total_usd is not None:
+            write.actions.append(TaskModel.claude_total_usd.set(turn.claude_total_usd))
         if turn.status is TaskStatus.RUNNING:
             write.actions.append(TaskModel.lease_expires_at.set(lease.expires_at))
         else:
@@ -199,18 +227,26 @@ def _status_in(statuses: frozenset[TaskStatus]) -> Condition:
     return condition
 
 
-def _usage(answer: NewInteraction) -> list[Action]:
-    usage = answer.usage
+def _usage(turns: list[NewInteraction], answered: bool) -> list[Action]:
+    """The task's counters after `turns`: tokens and cost summed; a turn (and a run turn) counted when `answered`."""
+    tokens = Usage(
+        input_tokens=sum(t.usage.input_tokens for t in turns),
+        output_tokens=sum(t.usage.output_tokens for t in turns),
+        cache_creation_input_tokens=sum(t.usage.cache_creation_input_tokens for t in turns),
+        cache_read_input_tokens=sum(t.usage.cache_read_input_tokens for t in turns),
+    )
+    cost = sum(t.cost_usd for t in turns)
+    counted = 1 if answered else 0
     return [
-        TaskModel.turns.add(1),
-        TaskModel.run_turns.add(1),
-        TaskModel.input_tokens.add(usage.input_tokens),
-        TaskModel.output_tokens.add(usage.output_tokens),
-        TaskModel.cache_creation_input_tokens.add(usage.cache_creation_input_tokens),
-        TaskModel.cache_read_input_tokens.add(usage.cache_read_input_tokens),
-        TaskModel.run_tokens.add(usage.total_tokens),
-        TaskModel.cost_usd.add(answer.cost_usd),
-        TaskModel.run_cost_usd.add(answer.cost_usd),
+        TaskModel.turns.add(counted),
+        TaskModel.run_turns.add(counted),
+        TaskModel.input_tokens.add(tokens.input_tokens),
+        TaskModel.output_tokens.add(tokens.output_tokens),
+        TaskModel.cache_creation_input_tokens.add(tokens.cache_creation_input_tokens),
+        TaskModel.cache_read_input_tokens.add(tokens.cache_read_input_tokens),
+        TaskModel.run_tokens.add(tokens.total_tokens),
+        TaskModel.cost_usd.add(cost),
+        TaskModel.run_cost_usd.add(cost),
     ]
 
 

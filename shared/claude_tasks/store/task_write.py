@@ -40,6 +40,8 @@ class TaskWrite:
     version: int | None = None
     expected_count: int | None = None
     claude_session_id: str | None = None
+    # Set when `claude_session_id` replaces the id the task holds (a lost conversation rebuilt).
+    replaces_claude_session_id: str | None = None
     allowed_statuses: frozenset[TaskStatus] | None = None
     lease_id: str | None = None
     actions: list[Action] = field(default_factory=list)
@@ -55,7 +57,9 @@ class TaskWrite:
             cond &= TaskModel.owner == self.owner
         if self.expected_count is not None:
             cond &= TaskModel.interaction_count == self.expected_count
-        if self.claude_session_id is not None:
+        if self.replaces_claude_session_id is not None:
+            cond &= TaskModel.claude_session_id == self.replaces_claude_session_id
+        elif self.claude_session_id is not None:
             cond &= TaskModel.claude_session_id.does_not_exist() | (
                 TaskModel.claude_session_id == self.claude_session_id
             )
@@ -103,7 +107,11 @@ class TaskWrite:
         if self.expected_count is not None and count != self.expected_count:
             return StaleInteractionCount(self.task_id, self.expected_count, count)
         held = old.claude_session_id
-        if self.claude_session_id is not None and held not in (None, self.claude_session_id):
+        if self.replaces_claude_session_id is not None and held != self.replaces_claude_session_id:
+            return ConcurrentUpdate(
+                f"task {self.task_id} no longer holds Claude session {self.replaces_claude_session_id}"
+            )
+        if self.replaces_claude_session_id is None and self.claude_session_id not in (None, held) and held is not None:
             return ClaudeSessionTaken(self.claude_session_id)
         status = old.status
         if self.allowed_statuses is not None and status not in self.allowed_statuses:

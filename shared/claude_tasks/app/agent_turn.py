@@ -1,0 +1,228 @@
+"""One prompt of a Claude Code task, run as the agent works: every step recorded as it comes.
+
+The story of `AgentTurn.run`, under the executor's lease:
+1. **where** — the session's project directory, or the task's own git worktree of it;
+2. **start** — the first run of a prompt records its user turn and, on the task's first run,
+   claims its minted Claude session id, in one write; a run that continues (the previous one
+   stopped at its deadline or died) records a `system` turn saying so and resumes instead;
+3. **steps** — the agent's text, tool uses and results, each written as it happens (with the
+   conversation's cost so far), so a cancel, a delete or a lost lease stops the agent;
+4. **end** — answered (the prompt removed, the status decided as for any turn), exhausted by a
+   limit, or stopped before the deadline (the executor hands the task to a fresh invocation).
+A resume that finds no conversation is rebuilt once: a new Claude session, seeded with a summary
+of the recorded turns, claimed in place of the old id in the write that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from claude_tasks.app.conversation import status_after
+from claude_tasks.claude.agent import AgentBackend, AgentRequest, ConversationNotFound, Ending
+from claude_tasks.claude.workspace import prepare, project_dir
+from claude_tasks.core.config import Settings
+from claude_tasks.core.errors import ConcurrentUpdate, TaskNotFound, TransientStoreError
+from claude_tasks.core.records import Interaction, NewInteraction, Role, Task, TaskStatus, Worktree
+from claude_tasks.store import Store
+from claude_tasks.store.ids import new_id
+from claude_tasks.store.runs import Lease, TurnRecord
+
+# What a run that continues an earlier one asks: the conversation itself holds the prompt.
+CONTINUE_PROMPT = (
+    "Continue the task from where you stopped (your previous run was interrupted before it finished). "
+    "If it is already done, say so briefly."
+)
+# A rebuilt conversation's seed quotes at most this much of the recorded turns (the newest kept).
+SUMMARY_CHARS = 40_000
+_QUOTE_CHARS = 2_000
+RECORD_ATTEMPTS = 5
+
+Held = Callable[[str, Lease], Task]
+
+
+@dataclass(frozen=True)
+class Start:
+    """How the run begins: under which id, resuming what, asking what."""
+
+    claude_session_id: str
+    prompt: str
+    resume: str | None
+    fork: bool
+    cost_before_usd: float
+
+
+class AgentTurn:
+    """Runs the head pending prompt of a leased Claude Code task. Returns the task's status after it,
+    or None when the run stopped at its deadline (to be continued by another invocation)."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        backend: AgentBackend,
+        lease: Lease,
+        held: Held,
+        deadline: float,
+        task: Task,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.backend = backend
+        self.lease = lease
+        self.held = held
+        self.deadline = deadline
+        self.task = task  # as this run knows it: its interaction count and Claude session id kept current
+        self.cost_before = 0.0
+        self.spent = 0.0  # the cost recorded by this run so far
+
+    def run(self) -> TaskStatus | None:
+        task = self.task
+        cwd, worktree = self._where(task)
+        start = self._start(task, worktree)
+        try:
+            result = self.backend.run(self._request(start, cwd), self._record, self._check)
+        except ConversationNotFound:
+            start = self._rebuild(start)
+            result = self.backend.run(self._request(start, cwd), self._record, self._check)
+        if result.ending is Ending.STOPPED:
+            return None
+        if result.ending is Ending.EXHAUSTED:
+            self._write(TurnRecord((), TaskStatus.EXHAUSTED, result.reason, answered=False))
+            return TaskStatus.EXHAUSTED
+        return self._answered()
+
+    # 1. where --------------------------------------------------------------------------------
+    def _where(self, task: Task) -> tuple[str, Worktree | None]:
+        session = self.store.sessions.get(task.owner, task.session_id)
+        project = project_dir(session.project_path, self.settings)
+        cwd, worktree = prepare(project, task.task_id, task.agent.workspace, task.worktree)
+        return str(cwd), worktree
+
+    # 2. start --------------------------------------------------------------------------------
+    def _start(self, task: Task, worktree: Worktree | None) -> Start:
+        new_worktree = worktree if worktree != task.worktree else None
+        self.cost_before = task.claude_total_usd
+        if task.prompt_started and task.claude_session_id is not None:
+            note = "Continuing the Claude Code run in a new invocation: the previous one stopped before it finished."
+            self._write(TurnRecord((_system(note),), answered=False, worktree=new_worktree))
+            return Start(task.claude_session_id, CONTINUE_PROMPT, task.claude_session_id, False, task.claude_total_usd)
+        user = NewInteraction(role=Role.USER, content=task.pending_prompts[0])
+        if task.claude_session_id is not None:  # a follow-up: the conversation goes on
+            self._write(TurnRecord((user,), answered=False, started=True, worktree=new_worktree))
+            prompt = task.pending_prompts[0]
+            return Start(task.claude_session_id, prompt, task.claude_session_id, False, task.claude_total_usd)
+        claude_session_id = new_id()
+        source = self._fork_source(task)
+        self.cost_before = source.claude_total_usd if source is not None else 0.0
+        first = TurnRecord(
+            (user,),
+            answered=False,
+            started=True,
+            claim=claude_session_id,
+            worktree=new_worktree,
+            claude_total_usd=self.cost_before,
+        )
+        self._write(first, claude_session_id)
+        resume = source.claude_session_id if source is not None else None
+        return Start(claude_session_id, task.pending_prompts[0], resume, resume is not None, self.cost_before)
+
+    def _fork_source(self, task: Task) -> Task | None:
+        """The task a fork's conversation came from, if it still has one to resume."""
+        if task.forked_from is None:
+            return None
+        try:
+            source = self.store.tasks.load(task.forked_from)
+        except TaskNotFound:
+            return None  # deleted: the resume is skipped, the fork is rebuilt from its copied turns
+        return source if source.claude_session_id is not None else None
+
+    def _rebuild(self, lost: Start) -> Start:
+        task = self.task
+        history = self.store.interactions.all(task.task_id)
+        new = new_id()
+        note = (
+            f"The Claude Code conversation {lost.resume} was not found (its transcript is gone). Continuing in a new "
+            f"Claude session {new}, started from a summary of this task's {len(history)} recorded turns; "
+            f"the old id is retired."
+        )
+        rebuilt = TurnRecord((_system(note),), answered=False, claim=new, replaces_claim=True, claude_total_usd=0.0)
+        self._write(rebuilt, new)
+        self.cost_before, self.spent = 0.0, 0.0
+        asked = task.pending_prompts[0] if lost.prompt == CONTINUE_PROMPT else lost.prompt
+        return Start(new, seeded_prompt(history, asked), None, False, 0.0)
+
+    def _request(self, start: Start, cwd: str) -> AgentRequest:
+        task = self.task
+        limits = task.limits
+        budget = None if limits.max_budget_usd is None else max(0.0001, limits.max_budget_usd - task.run_cost_usd)
+        return AgentRequest(
+            prompt=start.prompt,
+            cwd=cwd,
+            owner=task.owner,
+            claude_session_id=start.claude_session_id,
+            model=task.model or self.settings.claude_model,
+            deadline=self.deadline,
+            system=task.system,
+            resume=start.resume,
+            fork=start.fork,
+            options=task.agent,
+            max_turns=limits.max_turns,
+            max_budget_usd=budget,
+            cost_before_usd=start.cost_before_usd,
+            session_store=self.store.transcripts.for_owner(task.owner),
+        )
+
+    # 3. steps --------------------------------------------------------------------------------
+    def _record(self, turns: list[NewInteraction]) -> None:
+        self.spent += sum(turn.cost_usd for turn in turns)
+        self._write(TurnRecord(tuple(turns), answered=False, claude_total_usd=self.cost_before + self.spent))
+
+    def _check(self) -> None:
+        self.held(self.task.task_id, self.lease)
+
+    # 4. end ----------------------------------------------------------------------------------
+    def _answered(self) -> TaskStatus:
+        task = self.task
+        for _ in range(RECORD_ATTEMPTS):
+            status, reason = status_after(task, tokens=0, cost_usd=0.0)
+            try:
+                self.store.runs.record(task, self.lease, TurnRecord((), status, reason, started=False))
+                return status
+            except ConcurrentUpdate:
+                # A follow-up arrived meanwhile: decide the status again with the prompts as they are now.
+                task = self.held(task.task_id, self.lease)
+        raise TransientStoreError(f"task {task.task_id} kept changing while its run was recorded")
+
+    def _write(self, turn: TurnRecord, claim: str | None = None) -> None:
+        """Record `turn` and keep the task as this run knows it (its count, its Claude session id)."""
+        task = self.task
+        self.store.runs.record(task, self.lease, turn)
+        update: dict[str, object] = {"interaction_count": task.interaction_count + len(turn.interactions)}
+        if claim is not None:
+            update["claude_session_id"] = claim
+        self.task = task.model_copy(update=update)
+
+
+def _system(note: str) -> NewInteraction:
+    return NewInteraction(role=Role.SYSTEM, content=note)
+
+
+def seeded_prompt(history: list[Interaction], prompt: str) -> str:
+    """The first prompt of a rebuilt conversation: the recorded turns, summarised, then the prompt."""
+    lines = []
+    for turn in history:
+        if turn.role is Role.TOOL:
+            text = f"{turn.tool_name or 'tool'} {turn.stop_reason or ''}: {turn.content}"
+        else:
+            text = turn.content
+        quoted = text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + " …"
+        lines.append(f"[{turn.role.value}] {quoted}")
+    transcript = "\n".join(lines)
+    if len(transcript) > SUMMARY_CHARS:
+        transcript = "… (older turns left out)\n" + transcript[-SUMMARY_CHARS:]
+    return (
+        "This task's earlier Claude Code conversation was lost. Here are its recorded turns, oldest first, "
+        "for context; the files in the working directory reflect the work done so far.\n\n"
+        f"<recorded-turns>\n{transcript}\n</recorded-turns>\n\nContinue with this request:\n{prompt}"
+    )
