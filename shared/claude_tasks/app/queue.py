@@ -1,8 +1,10 @@
 """The task queue: the messages it carries and the sender the API uses.
 
-Two message types share the queue: `task.run` (the API, for new tasks,
-follow-ups, retries and forks) and `task.create` (posted straight to the
-queue by pipelines). Both are validated with these models at the worker.
+Three message types share the queue: `task.run` (the API, for new tasks,
+follow-ups, retries and forks), `task.create` (posted straight to the
+queue by pipelines) and `task.cleanup` (the API, after deleting a task that
+left a worktree: only the worker reaches the project's files). All are
+validated with these models at the worker.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
 from claude_tasks.core.limits import MAX_MODEL_CHARS, MAX_SYSTEM_BYTES, at_most_bytes
 from claude_tasks.core.offer import StrictLimits
+from claude_tasks.core.records import Task, Worktree
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -61,8 +64,19 @@ class TaskCreate(_Message):
         return hashlib.sha256(self.model_dump_json(exclude={"idempotency_key"}).encode()).hexdigest()
 
 
-TaskMessage = Annotated[TaskRun | TaskCreate, Field(discriminator="type")]
-task_message = TypeAdapter[TaskRun | TaskCreate](TaskMessage)
+class TaskCleanup(_Message):
+    """Remove what a deleted task left on disk: its git worktree (never its branch's commits)."""
+
+    type: Literal["task.cleanup"] = "task.cleanup"
+    task_id: str = Field(min_length=1, max_length=64)
+    owner: str = Field(min_length=1, max_length=256)
+    project_path: str = Field(min_length=1, max_length=4096)
+    worktree: Worktree
+
+
+Message = TaskRun | TaskCreate | TaskCleanup
+TaskMessage = Annotated[Message, Field(discriminator="type")]
+task_message = TypeAdapter[Message](TaskMessage)
 
 
 class TaskQueue:
@@ -76,7 +90,7 @@ class TaskQueue:
         client: SQSClient = make_client("sqs", self._settings)
         return client
 
-    def send(self, message: TaskRun | TaskCreate) -> None:
+    def send(self, message: Message) -> None:
         """Send one message. Raises botocore's errors; see `send_run` for the forgiving form."""
         self._sqs.send_message(QueueUrl=self._settings.task_queue_url, MessageBody=message.model_dump_json())
 
@@ -90,8 +104,21 @@ class TaskQueue:
             return False
         return True
 
+    def send_cleanup(self, task: Task, project_path: str) -> bool:
+        """Ask the worker to remove the deleted task's worktree, if it had one. Returns False (and logs) when
+        the send failed: the worktree stays (its branch holds the work), removable with `git worktree remove`."""
+        if task.worktree is None:
+            return True
+        message = TaskCleanup(task_id=task.task_id, owner=task.owner, project_path=project_path, worktree=task.worktree)
+        try:
+            self.send(message)
+        except Exception:  # noqa: BLE001 - a worktree left behind loses nothing
+            logger.exception("could not ask for the worktree's removal", extra={"task_id": task.task_id})
+            return False
+        return True
 
-def parse(body: str) -> TaskRun | TaskCreate:
+
+def parse(body: str) -> Message:
     """The message in `body`. Raises `MessageRejected` saying what is wrong (not JSON, unknown type, fields)."""
     try:
         return task_message.validate_json(body)

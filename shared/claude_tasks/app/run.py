@@ -24,9 +24,10 @@ from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from claude_tasks.app.agent_turn import AgentTurn
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
-from claude_tasks.app.queue import TaskCreate, TaskQueue, parse
+from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend
 from claude_tasks.claude.agent import AgentBackend, is_agent
+from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
 from claude_tasks.core import limits
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import (
@@ -92,6 +93,8 @@ class TaskExecutor:
         is failed); any other exception also means the record must not be acknowledged.
         """
         message = parse(body)
+        if isinstance(message, TaskCleanup):
+            return self._clean_up(message)
         if isinstance(message, TaskCreate):
             task = self._create(message)
             return self.run(task.task_id, task.session_id, delivery)
@@ -116,6 +119,22 @@ class TaskExecutor:
             raise RetryLater(str(busy)) from busy
         except DomainError as refused:  # no session, not active, too large, not offered, key reused
             raise MessageRejected(str(refused)) from refused
+
+    def _clean_up(self, message: TaskCleanup) -> Outcome:
+        """Remove a deleted task's worktree. A project that is gone (or not this worker's to reach) has
+        nothing to remove; a worktree path outside the project's worktrees is refused."""
+        correlate(message.task_id)
+        try:
+            project = project_dir(message.project_path, self.settings)
+        except WorkspaceError as gone:
+            logger.info("no project to clean up", extra={"reason": str(gone)})
+            return Outcome.SKIPPED
+        try:
+            remove(project, message.worktree)
+        except WorkspaceError as refused:
+            raise MessageRejected(str(refused)) from refused
+        logger.info("worktree removed", extra={"path": message.worktree.path})
+        return Outcome.SKIPPED
 
     # 2. leased -------------------------------------------------------------------------------
     def run(self, task_id: str, session_id: str, delivery: Delivery) -> Outcome:

@@ -98,8 +98,11 @@ class TaskService:
         return self._store.tasks.update(owner, task_id, changes)
 
     def delete_task(self, owner: str, task_id: str) -> None:
-        """Delete the task and its interactions. Raises `TaskNotFound`, `TaskStateConflict` while it runs."""
-        self._store.tasks.delete(owner, task_id)
+        """Delete the task, its interactions and transcript, and (through the worker, which reaches the project's
+        files) its worktree. Raises `TaskNotFound`, `TaskStateConflict` while it runs."""
+        task = self._store.tasks.delete(owner, task_id)
+        if task.worktree is not None:
+            self._queue.send_cleanup(task, self._store.sessions.get(owner, task.session_id).project_path)
 
     def follow_up(self, owner: str, task_id: str, prompt: str) -> Task:
         """Queue `prompt` in the task's conversation; a finished task is queued and enqueued again.

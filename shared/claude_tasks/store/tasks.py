@@ -217,9 +217,10 @@ class TaskRepository:
         # Read back: other fields (status, version) may have moved since `task` was read.
         return self.get(owner, task_id)
 
-    def delete(self, owner: str, task_id: str) -> None:
-        """Delete a task: mark it `deleting` (conditional), delete its interactions, then one
-        transaction deletes the task and decrements its session's `task_count`.
+    def delete(self, owner: str, task_id: str) -> Task:
+        """Delete a task: mark it `deleting` (conditional), delete its interactions and its Claude Code
+        transcript, then one transaction deletes the task and decrements its session's `task_count`.
+        Returns the task as it was (its worktree, if any, is the caller's to remove).
 
         A running task is refused (`TaskStateConflict`): cancel it first. A task found
         already gone at the last step was deleted (by this call's committed retry, or
@@ -229,6 +230,9 @@ class TaskRepository:
         with InteractionModel.batch_write() as batch:
             for item in InteractionModel.query(task_id, consistent_read=True):
                 batch.delete(item)
+        if task.claude_session_id is not None:
+            # Before the task goes: a delete interrupted here is repeated (the task stays `deleting`).
+            self._store.transcripts.delete(task.owner, task.claude_session_id)
         tx = self._store.transaction()
         tx.delete("task", TaskModel(task_id), TaskModel.status == TaskStatus.DELETING.value)
         tx.update(
@@ -245,6 +249,7 @@ class TaskRepository:
             if "task" not in cancelled.failed:
                 raise TaskNotFound(task_id) from cancelled
         self._store.claims.retire(task)
+        return task
 
     def _mark_deleting(self, owner: str, task_id: str) -> Task:
         try:
