@@ -20,6 +20,7 @@ SECTIONS = {
     "DynamoDB round trips and capacity per repository operation": "tests.bench.dynamodb_ops",
     "Handler import time (cold start)": "tests.bench.imports",
     "Worker batch wall time (Claude stub: 1 s per call)": "tests.bench.worker_batch",
+    "One Claude Code turn against one anthropic turn (stub), and the CLI's peak memory": "tests.bench.claude_code_turn",
 }
 
 
