@@ -366,7 +366,7 @@ def test_backends_make_their_aws_clients_through_the_shared_factory(
         made.append(service)
         return aws.make_client(service, settings, config=config)
 
-    monkeypatch.setattr("claude_tasks.claude.anthropic_backend.make_client", watched)
+    monkeypatch.setattr("claude_tasks.claude.api_key.make_client", watched)
     monkeypatch.setattr("claude_tasks.claude.bedrock_backend.make_client", watched)
     # When each backend builds its clients
     make_anthropic().complete(REQUEST)
