@@ -56,8 +56,17 @@ class TaskService:
         return self._store.sessions.list_for_owner(owner, limit, cursor)
 
     def delete_session(self, owner: str, session_id: str, cascade: bool) -> None:
-        """Raises `SessionNotFound`, or `SessionHasTasks` unless `cascade` deletes them first."""
-        self._store.sessions.delete(owner, session_id, cascade)
+        """Raises `SessionNotFound`, or `SessionHasTasks` unless `cascade` deletes them first (and asks the
+        worker to remove their worktrees)."""
+        if not cascade:
+            self._store.sessions.delete(owner, session_id)
+            return
+        project_path = self._store.sessions.get(owner, session_id).project_path
+
+        def clean_up(task: Task) -> None:
+            self._queue.send_cleanup(task, project_path)
+
+        self._store.sessions.delete(owner, session_id, cascade=True, deleted=clean_up)
 
     def create_task(
         self,

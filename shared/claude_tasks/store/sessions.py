@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -112,7 +112,9 @@ class SessionRepository:
         items = [session_record(item) for item in results]
         return Page[Session](items=items, next_cursor=cursor.encode(results.last_evaluated_key, scope))
 
-    def delete(self, owner: str, session_id: str, cascade: bool = False) -> None:
+    def delete(
+        self, owner: str, session_id: str, cascade: bool = False, deleted: Callable[[Task], None] | None = None
+    ) -> None:
         """Delete the session in one conditional transaction that requires `task_count = 0`.
 
         With `cascade`, a session with a running task is refused before anything is
@@ -120,7 +122,8 @@ class SessionRepository:
         is marked `deleting` (so it takes no new tasks), then its tasks are deleted, each
         in its own transaction with the counter and each refused while running: a task
         that starts running meanwhile stops the cascade with the same error, leaving the
-        session `deleting`. Raises `SessionNotFound`, `SessionHasRunningTasks`, or
+        session `deleting`. Each task deleted is handed to `deleted` (what it left on disk is the
+        caller's to remove). Raises `SessionNotFound`, `SessionHasRunningTasks`, or
         `SessionHasTasks` when tasks remain.
         """
         if cascade:
@@ -130,11 +133,13 @@ class SessionRepository:
                 # The session index is eventually consistent: repeat until the counter says empty.
                 for task in self._store.tasks.all_in_session(owner, session_id):
                     try:
-                        self._store.tasks.delete(owner, task.task_id)
+                        gone = self._store.tasks.delete(owner, task.task_id)
                     except TaskNotFound:
                         continue  # deleted meanwhile (another caller, or a stale index entry)
                     except TaskStateConflict as error:
                         raise SessionHasRunningTasks(session_id, [task.task_id]) from error
+                    if deleted is not None:
+                        deleted(gone)
                 try:
                     return self._delete_empty(owner, session_id)
                 except SessionHasTasks:

@@ -7,15 +7,17 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from claude_tasks.app.queue import TaskCleanup, TaskQueue
 from claude_tasks.app.service import TaskService
 from claude_tasks.claude.workspace import prepare
 from claude_tasks.core.config import Settings
-from claude_tasks.core.records import NewTask, Workspace, Worktree
+from claude_tasks.core.records import NewTask, TaskStatus, Workspace, Worktree
 from claude_tasks.store import Store
 from claude_tasks.store.models import ClaudeSessionClaim
+from claude_tasks.store.runs import Lease, TurnRecord
 from tests.conftest import SessionFactory
 from tests.support.turns import record_turn
 from tests.support.worker import Worker, load_event, loaded_worker, with_bodies
@@ -66,6 +68,32 @@ def test_deleting_a_task_deletes_its_transcript_and_keeps_its_id_taken(
     # Then its transcript is gone, and its Claude session id stays taken (retired)
     assert store.transcripts.load("alice", key) is None  # type: ignore[arg-type]
     assert ClaudeSessionClaim.get(done.claude_session_id).retired_at is not None
+
+
+def test_a_cascading_session_delete_asks_the_worker_to_remove_each_tasks_worktree(
+    store: Store, session_factory: SessionFactory, settings: Settings
+) -> None:
+    # Given a session with a task that has a worktree, and one that has none
+    session = session_factory(owner="alice", project_path="/work/repo")
+    plain = store.tasks.create("alice", session.session_id, NewTask(prompt="hi"))
+    task = store.tasks.create("alice", session.session_id, NewTask(prompt="hi"))
+    lease = Lease.start(60)
+    store.runs.lease(task.task_id, task.session_id, lease)
+    worktree = Worktree(
+        path=f"/work/repo/.claude-tasks/worktrees/{task.task_id}", branch=f"claude-tasks/{task.task_id}"
+    )
+    record = TurnRecord((), answered=False, worktree=worktree)
+    store.runs.record(store.tasks.load(task.task_id), lease, record)
+    store.runs.end(store.tasks.load(task.task_id), lease, TaskStatus.SUCCEEDED)
+    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    sqs.purge_queue(QueueUrl=settings.task_queue_url)
+    # When the session is deleted with its tasks
+    TaskService(store, TaskQueue(settings)).delete_session("alice", session.session_id, cascade=True)
+    # Then one cleanup went to the queue, for the task with the worktree, naming the session's project
+    received = sqs.receive_message(QueueUrl=settings.task_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    bodies = [TaskCleanup.model_validate_json(m["Body"]) for m in received]
+    assert [(b.task_id, b.project_path, b.worktree) for b in bodies] == [(task.task_id, "/work/repo", worktree)]
+    assert plain.task_id not in {b.task_id for b in bodies}
 
 
 def test_a_cleanup_message_removes_the_worktree_and_keeps_the_branch(worker: Worker, repo: Path) -> None:
