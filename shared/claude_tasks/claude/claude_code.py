@@ -125,7 +125,9 @@ class _Run:
         self.stderr: list[str] = []
         options.stderr = self.stderr.append
         self.options = options
-        self.steps = Steps(request.cost_before_usd)
+        # Claude Code restores an earlier cost only from its own config, and each run's CLAUDE_CONFIG_DIR is
+        # fresh: its `total_cost_usd` is this process's spend alone, never the conversation's (a resume too).
+        self.steps = Steps(cost_before_usd=0.0)
         self.stopped: str | None = None  # why we interrupted: "deadline" or "check"
         self.failure: Exception | None = None
 

@@ -8,8 +8,9 @@ What Claude Code reports, and what is recorded from it:
 - a tool result (in a user message) becomes a `tool` turn paired by `tool_use_id`
   (`tool_result`, or `tool_error` when the tool failed);
 - the result closes the run: its usage is the run's exact total and its `total_cost_usd` the
-  conversation's cumulative cost, so the run's final turn carries the cost's rise and the
-  tokens the per-message figures missed: the run's turns then sum to what Claude Code billed.
+  process's cumulative cost (its spend before this run, if it knew of any, is `cost_before_usd`),
+  so the run's final turn carries the cost's rise and the tokens the per-message figures
+  missed: the run's turns then sum to what Claude Code billed.
 The run's final answer is held back until the next message shows it was the last one.
 """
 
@@ -56,7 +57,8 @@ def tool_output(content: str | list[dict[str, Any]] | None) -> str:
 
 @dataclass
 class Steps:
-    """The translation of one run's messages; `cost_before_usd` is the conversation's cost before the run."""
+    """The translation of one run's messages; `cost_before_usd` is the part of the `total_cost_usd` Claude Code
+    will report that was spent before this run (0 for a process that starts with no cost of its own to restore)."""
 
     cost_before_usd: float
     started: float = field(default_factory=time.monotonic)
