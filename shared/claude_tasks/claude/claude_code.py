@@ -203,7 +203,9 @@ class _Run:
             await self._save(self.steps.close(result.total_cost_usd, result.usage, result.duration_ms, reason))
             return AgentResult(Ending.EXHAUSTED, reason, result.total_cost_usd)
         if result.is_error:
-            reason = f"claude-code: {result.subtype}: {errors or 'the run failed'}"[:1000]
+            # A failed API call ends the run as subtype "success" with is_error set: name what ended it instead.
+            ended = (result.terminal_reason or "error") if result.subtype == "success" else result.subtype
+            reason = f"claude-code: {ended}: {errors or 'the run failed'}"[:1000]
             await self._save(self.steps.close(result.total_cost_usd, result.usage, result.duration_ms, reason))
             if result.api_error_status in _RETRYABLE_STATUS:
                 raise RetryableClaudeError(reason)
