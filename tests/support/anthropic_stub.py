@@ -5,7 +5,9 @@
         ...  # point the SDK at stub.url; stub.requests holds every body received
 
 Each request takes the next scripted response; when the script is empty it gets
-a default `Reply()`. Streams (`"stream": true`) are served as Server-Sent Events.
+`stub.otherwise` (a default `Reply()`). Streams (`"stream": true`) are served as Server-Sent Events.
+A `Held(reply)` is sent only once the test calls `stub.release()`; `stub.answered`
+lists the requests (indexes into `stub.requests`) whose response was sent in full.
 """
 
 from __future__ import annotations
@@ -80,7 +82,14 @@ class Hang:
     seconds: float
 
 
-Scripted = Reply | HttpError | MidStreamError | Hang
+@dataclass(frozen=True)
+class Held:
+    """`reply`, sent only after `stub.release()` (or when the stub stops): a reply whose timing the test decides."""
+
+    reply: Reply = field(default_factory=Reply)
+
+
+Scripted = Reply | HttpError | MidStreamError | Hang | Held
 
 
 @dataclass(frozen=True)
@@ -95,14 +104,23 @@ class ReceivedRequest:
         bearer = self.headers.get("authorization", "")
         return self.headers.get("x-api-key") or (bearer.removeprefix("Bearer ") if bearer else None)
 
+    @property
+    def claude_session_id(self) -> str | None:
+        """The session id Claude Code sends with every request it makes."""
+        return self.headers.get("x-claude-code-session-id")
+
 
 @dataclass
 class AnthropicStub:
     """The server; use as a context manager or call `start()` / `stop()`."""
 
     requests: list[ReceivedRequest] = field(default_factory=list)
+    # What a request gets when the script is empty (`Reply()` unless a test says otherwise).
+    otherwise: Scripted = field(default_factory=Reply)
+    answered: list[int] = field(default_factory=list)  # indexes in `requests`, in the order their answers were sent
     _script: deque[Scripted] = field(default_factory=deque)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _released: threading.Event = field(default_factory=threading.Event)
     _server: ThreadingHTTPServer | None = None
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -118,6 +136,10 @@ class AnthropicStub:
         with self._lock:
             self._script.extend(responses)
 
+    def release(self) -> None:
+        """Send the `Held` replies: those waiting now and any scripted later."""
+        self._released.set()
+
     def start(self) -> AnthropicStub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -127,6 +149,7 @@ class AnthropicStub:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes handlers that are hanging
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -140,8 +163,22 @@ class AnthropicStub:
     def _next(self, request: ReceivedRequest) -> tuple[Scripted, str]:
         with self._lock:
             self.requests.append(request)
-            scripted = self._script.popleft() if self._script else Reply()
+            scripted = self._script.popleft() if self._script else self.otherwise
             return scripted, f"req_stub_{next(self._ids)}"
+
+    def _wait(self, scripted: Scripted) -> Reply | HttpError | MidStreamError | None:
+        """Wait as `scripted` says; returns what to answer then, or None to hang up (a `Hang`)."""
+        if isinstance(scripted, Hang):
+            self._stopping.wait(scripted.seconds)
+            return None
+        if isinstance(scripted, Held):
+            self._released.wait()
+            return scripted.reply
+        return scripted
+
+    def _sent(self, request_id: str) -> None:
+        with self._lock:
+            self.answered.append(int(request_id.removeprefix("req_stub_")))
 
 
 def _message(body: dict[str, Any], reply: Reply, msg_id: str) -> dict[str, Any]:
@@ -209,26 +246,25 @@ def _handler(stub: AnthropicStub) -> type[BaseHTTPRequestHandler]:
             scripted, request_id = stub._next(
                 ReceivedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             )
-            if isinstance(scripted, Hang):
-                stub._stopping.wait(scripted.seconds)
+            answer = stub._wait(scripted)
+            if answer is None:  # hung up
                 self.close_connection = True
                 return
             if self.path.split("?")[0] != "/v1/messages":
-                scripted = HttpError(404, "not_found_error", f"no route {self.path}")
-            if isinstance(scripted, HttpError):
-                error = {"type": "error", "error": {"type": scripted.error_type, "message": scripted.message}}
-                self._send(scripted.status, "application/json", json.dumps(error).encode(), request_id)
+                answer = HttpError(404, "not_found_error", f"no route {self.path}")
+            if isinstance(answer, HttpError):
+                error = {"type": "error", "error": {"type": answer.error_type, "message": answer.message}}
+                self._send(answer.status, "application/json", json.dumps(error).encode(), request_id)
                 return
-            if isinstance(scripted, Reply) and scripted.delay_s:
-                stub._stopping.wait(scripted.delay_s)
-            reply = scripted if isinstance(scripted, Reply) else Reply()
+            if isinstance(answer, Reply) and answer.delay_s:
+                stub._stopping.wait(answer.delay_s)
+            reply = answer if isinstance(answer, Reply) else Reply()
             message = _message(body, reply, request_id)
             if not body.get("stream"):
-                assert isinstance(scripted, Reply), "MidStreamError needs stream=true"
+                assert isinstance(answer, Reply), "MidStreamError needs stream=true"
                 self._send(200, "application/json", json.dumps(message).encode(), request_id)
                 return
-            assert not isinstance(scripted, Hang)
-            sse = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in _events(message, scripted))
+            sse = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in _events(message, answer))
             self._send(200, "text/event-stream", sse.encode(), request_id)
 
         def _send(self, status: int, content_type: str, payload: bytes, request_id: str) -> None:
@@ -240,7 +276,17 @@ def _handler(stub: AnthropicStub) -> type[BaseHTTPRequestHandler]:
                 # retry-after alone is ignored when 0; the -ms variant makes the SDK retry at once.
                 self.send_header("retry-after", "0")
                 self.send_header("retry-after-ms", "1")
-            self.end_headers()
-            self.wfile.write(payload)
+            _finish(self, payload, stub, request_id)
 
     return Handler
+
+
+def _finish(handler: BaseHTTPRequestHandler, payload: bytes, stub: AnthropicStub, request_id: str) -> None:
+    """End the headers and send `payload`; the request counts as answered once it is sent."""
+    try:
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except ConnectionError:  # the client gave up waiting (a delayed or held reply): nobody to answer
+        handler.close_connection = True
+        return
+    stub._sent(request_id)

@@ -3,6 +3,11 @@ writing in a real project directory; moto server behind the store (transcripts i
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +25,8 @@ from tests.support.worker import Worker, loaded_worker
 pytest.importorskip("claude_agent_sdk", reason="Claude Code tests need the `claude-code` extra")
 
 MakeTask = Callable[..., Task]
+# A bound for conditions the tests wait on, far above what a busy machine needs: never the measure of a test.
+PATIENCE_S = 90.0
 
 
 @pytest.fixture
@@ -62,3 +69,93 @@ def make_task(store: Store, session: Session) -> MakeTask:
         return store.tasks.create(session.owner, session.session_id, new)
 
     return make
+
+
+@pytest.fixture
+def git_project(project: Path) -> Path:
+    """The project as a git repository with one commit (README.md)."""
+    for args in (["init", "-q", "-b", "main"], ["add", "README.md"], ["commit", "-q", "-m", "A project"]):
+        git(project, *args)
+    return project
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` under a fixed identity; returns its output (raises if it fails)."""
+    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-C", str(cwd), *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603 - fixed program, no shell
+    return done.stdout
+
+
+class AgentClock:
+    """The clock Claude Code's watcher reads, which a test moves past every deadline (`pass_deadline`)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def pass_deadline(self) -> None:
+        """From now on the running agent's deadline has come (a day on: past any invocation's)."""
+        self.offset = 86_400.0
+
+    def reset(self) -> None:
+        self.offset = 0.0
+
+
+@pytest.fixture
+def agent_clock(monkeypatch: pytest.MonkeyPatch) -> AgentClock:
+    """The watcher's clock, moved by the test: a deadline reached when the test says, not after some seconds."""
+    from claude_tasks.claude import claude_code
+
+    clock = AgentClock()
+    monkeypatch.setattr(claude_code, "time", clock)
+    return clock
+
+
+def wait_until(condition: Callable[[], object], what: str) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `PATIENCE_S`."""
+    deadline = time.monotonic() + PATIENCE_S
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.02)
+
+
+def in_background(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Start `call` in a thread; the list receives its result."""
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(call()), daemon=True)
+    thread.start()
+    return thread, results
+
+
+def finished(thread: threading.Thread) -> bool:
+    thread.join(timeout=PATIENCE_S)
+    return not thread.is_alive()
+
+
+def claude_processes() -> list[int]:
+    """This process's children that run the bundled Claude Code CLI (a zombie has no command line)."""
+    import claude_agent_sdk
+
+    binary = str(Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude").encode()
+    running = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The command name (field 2) may hold spaces and parentheses: PPid is the 2nd field after its last ")".
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we read
+        if parent == os.getpid() and binary in command:
+            running.append(int(entry.name))
+    return running
+
+
+def queued_runs(settings: Settings) -> list[dict[str, Any]]:
+    """The bodies of the messages waiting on the task queue (received, and left to come back)."""
+    sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+    received = sqs.receive_message(QueueUrl=settings.task_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    return [json.loads(message["Body"]) for message in received.get("Messages", [])]
