@@ -1,5 +1,5 @@
 """Claude Code's messages as interactions: usage counted once per message, tool turns paired, the run's cost on
-its last turn as the rise of the cumulative total, the final answer held until the run is known to end."""
+its last turn, the final answer held until the run is known to end."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ USAGE = {"input_tokens": 100, "output_tokens": 1, "cache_read_input_tokens": 20}
 
 def test_each_copy_of_a_message_adds_its_block_and_the_usage_is_counted_once() -> None:
     # Given a run, and one model message arriving as two copies (its text, then its tool use)
-    steps = Steps(cost_before_usd=0.0)
+    steps = Steps()
     # When both copies are translated
     first = steps.assistant([("text", Text("I'll write it."))], "claude-sonnet-4-6", "msg_1", USAGE)
     second = steps.assistant([("tool_use", Use("tu_1", "Write", {"file_path": "a.txt"}))], "m", "msg_1", USAGE)
@@ -44,7 +44,7 @@ def test_each_copy_of_a_message_adds_its_block_and_the_usage_is_counted_once() -
 
 
 def test_a_tool_result_is_paired_with_its_use_by_id_and_names_the_tool() -> None:
-    steps = Steps(cost_before_usd=0.0)
+    steps = Steps()
     steps.assistant([("tool_use", Use("tu_9", "Bash", {"command": "ls"}))], "m", "msg_1", USAGE)
     # When the tool's result arrives, failed
     result = steps.tool_result("tu_9", [{"type": "text", "text": "no such file"}], is_error=True)
@@ -59,20 +59,20 @@ def test_a_tool_result_is_paired_with_its_use_by_id_and_names_the_tool() -> None
 
 
 def test_the_final_answer_carries_the_runs_cost_and_the_tokens_the_messages_missed() -> None:
-    # Given a resumed conversation that had cost 0.5 before this run, and one answer seen with partial usage
-    steps = Steps(cost_before_usd=0.5)
+    # Given a run, and one answer seen with the partial usage a message's copies carry
+    steps = Steps()
     assert steps.assistant([("text", Text("Done."))], "m", "msg_1", USAGE) == []
-    # When the result reports the cumulative total and the run's exact usage
+    # When the result reports the run's cost and its exact usage
     total = {"input_tokens": 100, "output_tokens": 9, "cache_read_input_tokens": 20}
-    last = steps.close(total_cost_usd=0.75, usage=total, duration_ms=1200, note=None)
-    # Then the answer is the run's last turn, with the rise in cost and the whole run's tokens
+    last = steps.close(total_cost_usd=0.25, usage=total, duration_ms=1200, note=None)
+    # Then the answer is the run's last turn, with the run's cost and the whole run's tokens
     assert [(t.role, t.content) for t in last] == [(Role.ASSISTANT, "Done.")]
     assert last[0].cost_usd == 0.25
     assert last[0].usage == Usage(input_tokens=100, output_tokens=9, cache_read_input_tokens=20)
 
 
 def test_a_run_that_ends_otherwise_closes_with_a_system_turn_saying_how() -> None:
-    steps = Steps(cost_before_usd=0.0)
+    steps = Steps()
     steps.assistant([("tool_use", Use("tu_1", "Read", {"file_path": "x"}))], "m", "msg_1", USAGE)
     steps.tool_result("tu_1", "contents", is_error=False)
     # When the run ends on a limit, after a tool result

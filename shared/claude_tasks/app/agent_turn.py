@@ -49,7 +49,6 @@ class Start:
     prompt: str
     resume: str | None
     fork: bool
-    cost_before_usd: float
 
 
 class AgentTurn:
@@ -73,8 +72,6 @@ class AgentTurn:
         self.held = held
         self.deadline = deadline
         self.task = task  # as this run knows it: its interaction count and Claude session id kept current
-        self.cost_before = 0.0
-        self.spent = 0.0  # the cost recorded by this run so far
 
     def run(self) -> TaskStatus | None:
         task = self.task
@@ -102,30 +99,27 @@ class AgentTurn:
     # 2. start --------------------------------------------------------------------------------
     def _start(self, task: Task, worktree: Worktree | None) -> Start:
         new_worktree = worktree if worktree != task.worktree else None
-        self.cost_before = task.claude_total_usd
         if task.prompt_started and task.claude_session_id is not None:
             note = "Continuing the Claude Code run in a new invocation: the previous one stopped before it finished."
             self._write(TurnRecord((_system(note),), answered=False, worktree=new_worktree))
-            return Start(task.claude_session_id, CONTINUE_PROMPT, task.claude_session_id, False, task.claude_total_usd)
+            return Start(task.claude_session_id, CONTINUE_PROMPT, task.claude_session_id, False)
         user = NewInteraction(role=Role.USER, content=task.pending_prompts[0])
         if task.claude_session_id is not None:  # a follow-up: the conversation goes on
             self._write(TurnRecord((user,), answered=False, started=True, worktree=new_worktree))
             prompt = task.pending_prompts[0]
-            return Start(task.claude_session_id, prompt, task.claude_session_id, False, task.claude_total_usd)
+            return Start(task.claude_session_id, prompt, task.claude_session_id, False)
         claude_session_id = new_id()
         source = self._fork_source(task)
-        self.cost_before = source.claude_total_usd if source is not None else 0.0
         first = TurnRecord(
             (user,),
             answered=False,
             started=True,
             claim=claude_session_id,
             worktree=new_worktree,
-            claude_total_usd=self.cost_before,
         )
         self._write(first, claude_session_id)
         resume = source.claude_session_id if source is not None else None
-        return Start(claude_session_id, task.pending_prompts[0], resume, resume is not None, self.cost_before)
+        return Start(claude_session_id, task.pending_prompts[0], resume, resume is not None)
 
     def _fork_source(self, task: Task) -> Task | None:
         """The task a fork's conversation came from, if it still has one to resume."""
@@ -146,11 +140,10 @@ class AgentTurn:
             f"Claude session {new}, started from a summary of this task's {len(history)} recorded turns; "
             f"the old id is retired."
         )
-        rebuilt = TurnRecord((_system(note),), answered=False, claim=new, replaces_claim=True, claude_total_usd=0.0)
+        rebuilt = TurnRecord((_system(note),), answered=False, claim=new, replaces_claim=True)
         self._write(rebuilt, new)
-        self.cost_before, self.spent = 0.0, 0.0
         asked = task.pending_prompts[0] if lost.prompt == CONTINUE_PROMPT else lost.prompt
-        return Start(new, seeded_prompt(history, asked), None, False, 0.0)
+        return Start(new, seeded_prompt(history, asked), None, False)
 
     def _request(self, start: Start, cwd: str) -> AgentRequest:
         task = self.task
@@ -169,14 +162,12 @@ class AgentTurn:
             options=task.agent,
             max_turns=limits.max_turns,
             max_budget_usd=budget,
-            cost_before_usd=start.cost_before_usd,
             session_store=self.store.transcripts.for_owner(task.owner),
         )
 
     # 3. steps --------------------------------------------------------------------------------
     def _record(self, turns: list[NewInteraction]) -> None:
-        self.spent += sum(turn.cost_usd for turn in turns)
-        self._write(TurnRecord(tuple(turns), answered=False, claude_total_usd=self.cost_before + self.spent))
+        self._write(TurnRecord(tuple(turns), answered=False))
 
     def _check(self) -> None:
         self.held(self.task.task_id, self.lease)

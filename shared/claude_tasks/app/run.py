@@ -26,7 +26,7 @@ from claude_tasks.app.conversation import exhausted_before_turn, request_for, tu
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
 from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend
-from claude_tasks.claude.agent import AgentBackend, is_agent
+from claude_tasks.claude.agent import STOP_GRACE_S, AgentBackend, is_agent
 from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
 from claude_tasks.core import limits
 from claude_tasks.core.config import Settings
@@ -194,8 +194,8 @@ class TaskExecutor:
         # The backend first: a cold one imports its SDK, which is no part of the call's own time.
         backend = self._backend_for(task.backend or self.settings.claude_backend)
         if is_agent(backend):
-            # An agent's run may take the invocation's whole remaining time; it stops cleanly before.
-            deadline = time.monotonic() + delivery.remaining_s() - CALL_MARGIN_S
+            # An agent's run may take the invocation's whole remaining time, less what stopping it takes.
+            deadline = time.monotonic() + delivery.remaining_s() - CALL_MARGIN_S - STOP_GRACE_S
             return AgentTurn(self.store, self.settings, backend, lease, self._held, deadline, task).run()
         # The first run mints the task's Claude session id; the turn's write claims it.
         claude_session_id = task.claude_session_id or new_id()

@@ -20,6 +20,10 @@ from typing_extensions import TypeIs
 from claude_tasks.claude.base import ClaudeBackend, FatalClaudeError
 from claude_tasks.core.records import AgentOptions, NewInteraction
 
+# How long an agent may take to stop once its deadline comes: an interrupt and its grace (5 s), then the
+# SDK's own close (stdin closed, SIGTERM, SIGKILL: ~20 s at worst). The executor sets deadlines this early.
+STOP_GRACE_S = 25.0
+
 
 @dataclass(frozen=True)
 class AgentRequest:
@@ -27,10 +31,9 @@ class AgentRequest:
 
     The run ends under `claude_session_id`, our id: a new conversation starts under it; with
     `resume` the run continues that conversation (our id again for a follow-up; a fork resumes
-    its source's with `fork` set, and continues under its own new id). `cost_before_usd` is the
-    conversation's cumulative cost before this run (Claude Code reports a cumulative total:
-    the run's own cost is the rise). `deadline` is a `time.monotonic()` value: the run stops
-    cleanly before it, to be continued by a later one.
+    its source's with `fork` set, and continues under its own new id). `deadline` is a
+    `time.monotonic()` value: the run stops by then (within `STOP_GRACE_S`), to be continued by a
+    later one.
     """
 
     prompt: str
@@ -45,7 +48,6 @@ class AgentRequest:
     options: AgentOptions = AgentOptions()
     max_turns: int | None = None
     max_budget_usd: float | None = None
-    cost_before_usd: float = 0.0
     # The claude-agent-sdk `SessionStore` holding the owner's transcripts (`store.transcripts.for_owner`).
     session_store: Any = None
 

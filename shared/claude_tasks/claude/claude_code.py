@@ -45,8 +45,9 @@ logger = Logger(child=True)
 
 # How often the watcher asks whether the task may go on, while the agent is quiet.
 CHECK_EVERY_S = 2.0
-# After an interrupt, how long the agent gets to end its turn (and flush its transcript) before it is killed.
-INTERRUPT_GRACE_S = 10.0
+# After an interrupt, how long the agent gets to end its turn (and flush its transcript) before it is closed
+# (the SDK's close escalates to SIGKILL); `agent.STOP_GRACE_S` counts both.
+INTERRUPT_GRACE_S = 5.0
 # The only variables of the worker's environment the agent inherits; every other one is blanked
 # (the SDK always passes the parent's environment on), so no AWS credential or secret reaches a tool.
 INHERITED = frozenset(
@@ -125,9 +126,7 @@ class _Run:
         self.stderr: list[str] = []
         options.stderr = self.stderr.append
         self.options = options
-        # Claude Code restores an earlier cost only from its own config, and each run's CLAUDE_CONFIG_DIR is
-        # fresh: its `total_cost_usd` is this process's spend alone, never the conversation's (a resume too).
-        self.steps = Steps(cost_before_usd=0.0)
+        self.steps = Steps()
         self.stopped: str | None = None  # why we interrupted: "deadline" or "check"
         self.failure: Exception | None = None
 
@@ -144,8 +143,9 @@ class _Run:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            # Never under a timeout of ours: cancelled midway, the SDK's close skips its kill and leaves the CLI.
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), INTERRUPT_GRACE_S)
+                await client.disconnect()
 
     async def _messages(self, client: ClaudeSDKClient) -> AgentResult:
         async for message in client.receive_response():

@@ -7,10 +7,11 @@ What Claude Code reports, and what is recorded from it:
   per message id, on its first turn;
 - a tool result (in a user message) becomes a `tool` turn paired by `tool_use_id`
   (`tool_result`, or `tool_error` when the tool failed);
-- the result closes the run: its usage is the run's exact total and its `total_cost_usd` the
-  process's cumulative cost (its spend before this run, if it knew of any, is `cost_before_usd`),
-  so the run's final turn carries the cost's rise and the tokens the per-message figures
-  missed: the run's turns then sum to what Claude Code billed.
+- the result closes the run: its usage is the run's exact total and its `total_cost_usd` what
+  this process spent (each run has a fresh `CLAUDE_CONFIG_DIR`, and in streaming mode the CLI
+  restores no earlier cost, even on a resume: measured with 0.2.189, and guarded by
+  tests/integration/claude_code/test_costs.py), so the run's final turn carries that cost and
+  the tokens the per-message figures missed: the run's turns then sum to what it billed.
 The run's final answer is held back until the next message shows it was the last one.
 """
 
@@ -57,10 +58,8 @@ def tool_output(content: str | list[dict[str, Any]] | None) -> str:
 
 @dataclass
 class Steps:
-    """The translation of one run's messages; `cost_before_usd` is the part of the `total_cost_usd` Claude Code
-    will report that was spent before this run (0 for a process that starts with no cost of its own to restore)."""
+    """The translation of one run's messages."""
 
-    cost_before_usd: float
     started: float = field(default_factory=time.monotonic)
     _last: float = field(init=False)
     _tools: dict[str, str] = field(default_factory=dict)
@@ -140,8 +139,8 @@ class Steps:
         self, total_cost_usd: float | None, usage: dict[str, Any] | None, duration_ms: int, note: str | None
     ) -> list[NewInteraction]:
         """The run's last turns: the held answer (or, with `note`, a `system` turn saying how it ended)
-        carrying the run's cost (the cumulative total's rise) and the tokens not yet counted."""
-        cost = 0.0 if total_cost_usd is None else max(0.0, total_cost_usd - self.cost_before_usd)
+        carrying the run's cost and the tokens not yet counted."""
+        cost = total_cost_usd or 0.0
         missing = _minus(usage_of(usage), self._seen) if usage is not None else Usage()
         held = self.release()
         if note is not None or not held:
