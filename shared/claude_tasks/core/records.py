@@ -120,6 +120,8 @@ class Session(Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: str
     updated_at: str
+    # Defaults for the session's claude-code tasks: one created without `mcp_servers` takes these.
+    mcp_servers: dict[str, McpServer] | None = None
 
 
 class Task(Record):

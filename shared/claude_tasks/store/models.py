@@ -66,6 +66,8 @@ class SessionModel(Model):
     write_id = UnicodeAttribute(null=True)
     # SHA-256 of the creating request (with an Idempotency-Key): a replay with another body is refused.
     request_fingerprint = UnicodeAttribute(null=True)
+    # The MCP servers the session's claude-code tasks get when they name none (`McpServer` by name).
+    mcp_servers = JSONAttribute(null=True)
     by_owner = SessionsByOwner()
 
 

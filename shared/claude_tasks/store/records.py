@@ -7,6 +7,7 @@ from typing import Any
 from claude_tasks.core.records import (
     AgentOptions,
     Interaction,
+    McpServer,
     Role,
     Session,
     SessionStatus,
@@ -43,7 +44,12 @@ def session_record(item: SessionModel) -> Session:
         metadata=_dict(item.metadata),
         created_at=item.created_at,
         updated_at=item.updated_at,
+        mcp_servers=_servers(item.mcp_servers),
     )
+
+
+def _servers(value: Any) -> dict[str, McpServer] | None:
+    return {name: McpServer(**server) for name, server in value.items()} if isinstance(value, dict) else None
 
 
 def task_record(item: TaskModel) -> Task:

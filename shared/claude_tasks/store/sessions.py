@@ -18,7 +18,7 @@ from claude_tasks.core.errors import (
     TaskNotFound,
     TaskStateConflict,
 )
-from claude_tasks.core.records import Page, Session, SessionStatus, Task, TaskStatus
+from claude_tasks.core.records import McpServer, Page, Session, SessionStatus, Task, TaskStatus
 from claude_tasks.store import cursor
 from claude_tasks.store.faults import response_code, translate_faults
 from claude_tasks.store.ids import id_for, new_id
@@ -45,9 +45,11 @@ class SessionRepository:
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         request_fingerprint: str | None = None,
+        mcp_servers: dict[str, McpServer] | None = None,
     ) -> Session:
-        """Open an active session. The same owner and idempotency key return the session made the first time;
-        raises `IdempotencyKeyReused` when that one was made from another `request_fingerprint`.
+        """Open an active session, holding `mcp_servers` for its claude-code tasks. The same owner and
+        idempotency key return the session made the first time; raises `IdempotencyKeyReused` when that one
+        was made from another `request_fingerprint`.
 
         A retry that meets this very write committed (a timeout hid its answer) returns it
         too. Raises `TransientStoreError` when the database did not answer.
@@ -66,6 +68,7 @@ class SessionRepository:
             updated_at=stamp,
             write_id=new_id(),
             request_fingerprint=request_fingerprint,
+            mcp_servers=None if mcp_servers is None else _as_json(mcp_servers),
         )
         try:
             item.save(condition=SessionModel.session_id.does_not_exist())
@@ -205,3 +208,8 @@ class SessionRepository:
             if response_code(error) == "ConditionalCheckFailedException":
                 raise SessionNotFound(session_id) from error
             raise
+
+
+def _as_json(servers: dict[str, McpServer]) -> dict[str, Any]:
+    # What a caller left out stays out: the item holds what was asked for, as the task's `agent` does.
+    return {name: server.model_dump(mode="json", exclude_defaults=True) for name, server in servers.items()}
