@@ -125,8 +125,12 @@ def _no_constant(text: str) -> float:
 def fingerprint(body: BaseModel, **path: str) -> str:
     """SHA-256 of the request's canonical form (path parameters and the body as validated, keys sorted):
     two requests that mean the same have the same one, so a replayed Idempotency-Key can be told apart
-    from the same key sent with another request (the IETF Idempotency-Key draft's 422)."""
-    canonical = json.dumps({"path": path, "body": body.model_dump(mode="json")}, sort_keys=True, separators=(",", ":"))
+    from the same key sent with another request (the IETF Idempotency-Key draft's 422).
+
+    Fields at their defaults are left out: a field sent as its default means what leaving it out does, and
+    a field added to a body later does not change the fingerprint of a request that does not use it."""
+    sent = body.model_dump(mode="json", exclude_defaults=True)
+    canonical = json.dumps({"path": path, "body": sent}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
