@@ -29,8 +29,19 @@ from claude_tasks.core.limits import (
     at_most_bytes,
     depth,
 )
-from claude_tasks.core.offer import StrictLimits
-from claude_tasks.core.records import Interaction, NewTask, Page, Session, Task, TaskStatus
+from claude_tasks.core.offer import McpServers, StrictLimits, StrictMcpServer, ToolRules
+from claude_tasks.core.records import (
+    AgentOptions,
+    Interaction,
+    McpServer,
+    NewTask,
+    Page,
+    PermissionMode,
+    Session,
+    Task,
+    TaskStatus,
+    Workspace,
+)
 from claude_tasks.store.audit import ConsistencyReport
 
 __all__ = ["ConsistencyReport"]
@@ -79,6 +90,47 @@ Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, desc
 # Accepted by the model only to be refused with a clear message; absent from the document.
 Immutable = Annotated[SkipJsonSchema[object], AfterValidator(_immutable), Field(None, exclude=True)]
 
+# Claude Code's options, as `CreateTaskBody` takes them and `TaskView` shows them: flat in the task.
+AGENT_FIELDS = ("allowed_tools", "disallowed_tools", "permission_mode", "mcp_servers", "workspace")
+ALLOWED_TOOLS = (
+    "Tools Claude Code may use without asking: names (`Read`, `mcp__github__get_issue`) or permission rules "
+    "(`Bash(git diff:*)`); claude-code tasks only."
+)
+DISALLOWED_TOOLS = "Tools Claude Code may not use, in the same form as `allowed_tools`; claude-code tasks only."
+PERMISSION_MODE = (
+    "How Claude Code asks before using a tool; absent or null: `acceptEdits`. `bypassPermissions` only where the "
+    "deployment allows it (ALLOW_BYPASS_PERMISSIONS). claude-code tasks only."
+)
+MCP_SERVERS = "MCP servers Claude Code may use, by name; absent or null: the session's. claude-code tasks only."
+MASKED_MCP_SERVERS = (
+    "MCP servers Claude Code may use, by name. `env` and `headers` name what is set; each value is shown as `***`."
+)
+WORKSPACE = (
+    "`project`: the session's project itself; `worktree`: a git worktree of it made for this task (`worktree` "
+    "names it once made). claude-code tasks only."
+)
+MASK = "***"
+# Powertools validates the parsed body in Python mode, where a strict enum takes no string.
+Permission = Annotated[PermissionMode, Strict(False)]
+WorkspaceKind = Annotated[Workspace, Strict(False)]
+
+
+def servers(sent: dict[str, StrictMcpServer] | None) -> dict[str, McpServer] | None:
+    """The MCP servers a body sent, as the domain's records."""
+    return None if sent is None else {name: McpServer(**server.model_dump()) for name, server in sent.items()}
+
+
+def masked(stored: dict[str, McpServer] | None) -> dict[str, McpServer] | None:
+    """MCP servers as a response shows them: `env` and `headers` may hold tokens, so only their names."""
+    if stored is None:
+        return None
+    return {
+        name: server.model_copy(
+            update={"env": dict.fromkeys(server.env, MASK), "headers": dict.fromkeys(server.headers, MASK)}
+        )
+        for name, server in stored.items()
+    }
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -92,6 +144,9 @@ class CreateSessionBody(_Body):
     )
     name: str | None = Field(None, max_length=MAX_NAME_CHARS)
     metadata: Metadata = Field(default_factory=dict)
+    mcp_servers: McpServers | None = Field(
+        None, description="MCP servers for the session's claude-code tasks that name none of their own."
+    )
 
 
 class CreateTaskBody(_Body):
@@ -105,9 +160,17 @@ class CreateTaskBody(_Body):
     max_tokens: int | None = Field(None, ge=1, le=MAX_REPLY_TOKENS)
     limits: StrictLimits = Field(default_factory=StrictLimits)
     metadata: Metadata = Field(default_factory=dict)
+    allowed_tools: ToolRules | None = Field(None, description=ALLOWED_TOOLS)
+    disallowed_tools: ToolRules | None = Field(None, description=DISALLOWED_TOOLS)
+    permission_mode: Permission | None = Field(None, description=PERMISSION_MODE)
+    mcp_servers: McpServers | None = Field(None, description=MCP_SERVERS)
+    workspace: WorkspaceKind | None = Field(None, description=WORKSPACE + " Absent or null: `project`.")
 
     def to_new_task(self) -> NewTask:
-        return NewTask(**self.model_dump(exclude={"limits"}), limits=self.limits)
+        fields = self.model_dump(exclude={"limits", *AGENT_FIELDS})
+        options = {name: getattr(self, name) for name in AGENT_FIELDS if getattr(self, name) is not None}
+        options["mcp_servers"] = servers(self.mcp_servers)
+        return NewTask(**fields, limits=self.limits, agent=AgentOptions(**options))
 
 
 class UpdateTaskBody(_Body):
@@ -145,22 +208,40 @@ class ForkBody(_Body):
 class SessionView(Session):
     created_at: Timestamp
     updated_at: Timestamp
+    mcp_servers: dict[str, McpServer] | None = Field(
+        None, description=MASKED_MCP_SERVERS + " The session's claude-code tasks that name none get these."
+    )
 
     @classmethod
     def of(cls, session: Session) -> Self:
-        return cls.model_validate(session, from_attributes=True)
+        return cls.model_validate({**dict(session), "mcp_servers": masked(session.mcp_servers)})
 
 
 class TaskView(Task):
+    """A task, its Claude Code options flat as `CreateTaskBody` takes them (the record groups them in `agent`)."""
+
     status: Annotated[TaskStatus, WithJsonSchema({"type": "string", "enum": list(PUBLIC_TASK_STATUSES)})] = (
         TaskStatus.QUEUED
     )
+    agent: SkipJsonSchema[AgentOptions] = Field(default_factory=AgentOptions, exclude=True)
     created_at: Timestamp
     updated_at: Timestamp
+    allowed_tools: list[str] | None = Field(None, description=ALLOWED_TOOLS)
+    disallowed_tools: list[str] | None = Field(None, description=DISALLOWED_TOOLS)
+    permission_mode: PermissionMode | None = Field(None, description=PERMISSION_MODE)
+    mcp_servers: dict[str, McpServer] | None = Field(None, description=MASKED_MCP_SERVERS)
+    workspace: Workspace = Field(Workspace.PROJECT, description=WORKSPACE)
 
     @classmethod
     def of(cls, task: Task) -> Self:
-        return cls.model_validate(task, from_attributes=True)
+        agent = task.agent
+        return cls.model_validate(
+            {
+                **dict(task),
+                **{name: getattr(agent, name) for name in AGENT_FIELDS},
+                "mcp_servers": masked(agent.mcp_servers),
+            }
+        )
 
 
 class InteractionView(Interaction):

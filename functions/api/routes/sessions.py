@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from problems import documented
 from routes.params import Cursor, IdempotencyKey, Limit, Owner, Service, SessionId, fingerprint
-from schemas import CreateSessionBody, SessionPage, SessionView
+from schemas import CreateSessionBody, SessionPage, SessionView, servers
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 TAGS = ["sessions"]
@@ -36,6 +36,7 @@ def create_session(
         body.metadata,
         idempotency_key,
         fingerprint(body) if idempotency_key else None,
+        mcp_servers=servers(body.mcp_servers),
     )
     location = {"Location": f"/sessions/{session.session_id}"}
     return Response(201, "application/json", SessionView.of(session), location)

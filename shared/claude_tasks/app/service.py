@@ -17,8 +17,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import limits, paths
 from claude_tasks.core.errors import Forbidden, QueueUnavailable
-from claude_tasks.core.offer import check_offered
-from claude_tasks.core.records import Interaction, NewTask, Page, Session, Task, TaskStatus
+from claude_tasks.core.offer import (
+    AGENT_BACKEND,
+    check_agent_options,
+    check_offered,
+    check_session_defaults,
+    effective_backend,
+)
+from claude_tasks.core.records import Interaction, McpServer, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import ConsistencyReport, consistency_report
 
@@ -39,14 +45,20 @@ class TaskService:
         metadata: dict[str, Any],
         idempotency_key: str | None,
         request_fingerprint: str | None = None,
+        mcp_servers: dict[str, McpServer] | None = None,
     ) -> Session:
         """Open a session; the project path must pass `paths.confine` under the configured root.
+        `mcp_servers` are the defaults of its claude-code tasks.
 
         The same owner and idempotency key return the first session, if it came from the same
-        `request_fingerprint`. Raises `InvalidProjectPath`, `IdempotencyKeyReused`.
+        `request_fingerprint`. Raises `InvalidProjectPath`, `NotOffered` (MCP servers where claude-code is
+        not offered), `IdempotencyKeyReused`.
         """
         path = paths.confine(project_path, self._settings.project_root)
-        return self._store.sessions.create(owner, path, name, metadata, idempotency_key, request_fingerprint)
+        check_session_defaults(self._settings, mcp_servers)
+        return self._store.sessions.create(
+            owner, path, name, metadata, idempotency_key, request_fingerprint, mcp_servers=mcp_servers
+        )
 
     def session(self, owner: str, session_id: str) -> Session:
         return self._store.sessions.get(owner, session_id)
@@ -80,12 +92,15 @@ class TaskService:
 
         A replayed idempotency key returns the first task and, while it is still
         queued, sends its run again (the worker's lease makes a duplicate harmless;
-        a lost first send is recovered). Raises `PromptTooLarge`, `NotOffered` (a backend or model this
-        deployment does not run), `SessionNotFound`, `SessionNotActive`, `IdempotencyKeyReused` (the key
-        first came with another `request_fingerprint`).
+        a lost first send is recovered). A claude-code task that names no `mcp_servers` takes its session's.
+        Raises `PromptTooLarge`, `NotOffered` (a backend, model or Claude Code option this deployment does
+        not run), `SessionNotFound`, `SessionNotActive`, `IdempotencyKeyReused` (the key first came with
+        another `request_fingerprint`).
         """
         self._check_prompt(new.prompt)
         check_offered(self._settings, new.backend, new.model)
+        check_agent_options(self._settings, new.backend, new.agent)
+        new = self._with_session_defaults(owner, session_id, new)
         task = self._store.tasks.create(
             owner, session_id, new, idempotency_key, request_fingerprint=request_fingerprint
         )
@@ -171,6 +186,18 @@ class TaskService:
         if owner not in self._settings.admins:
             raise Forbidden("the consistency report is for administrators only")
         return consistency_report(self._store)
+
+    def _with_session_defaults(self, owner: str, session_id: str, new: NewTask) -> NewTask:
+        """`new` with its session's MCP servers when it runs on claude-code and names none (`{}` is "none").
+
+        The read only builds the request: the create's own transaction still checks the session.
+        """
+        if new.agent.mcp_servers is not None or effective_backend(self._settings, new.backend) != AGENT_BACKEND:
+            return new
+        servers = self._store.sessions.get(owner, session_id).mcp_servers
+        if servers is None:
+            return new
+        return new.model_copy(update={"agent": new.agent.model_copy(update={"mcp_servers": servers})})
 
     def _check_prompt(self, prompt: str) -> None:
         limits.check_prompt(prompt, self._settings.max_prompt_chars)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     enabled_backends: str = Field("anthropic,bedrock,offline", validation_alias="ENABLED_BACKENDS")
     # False when no Anthropic API key was configured: `anthropic` tasks are refused with how to configure one.
     anthropic_key_configured: bool = Field(True, validation_alias="ANTHROPIC_KEY_CONFIGURED")
+    # Claude Code's `bypassPermissions` runs every tool without asking: refused (422) unless an operator allows it.
+    allow_bypass_permissions: bool = Field(False, validation_alias="ALLOW_BYPASS_PERMISSIONS")
     # Comma-separated model ids a task may name; unset: DEFAULT_MODELS.
     allowed_models: str | None = Field(None, validation_alias="CLAUDE_MODELS")
     # The HMAC key that signs pagination cursors (the template's generated secret; the local stack's own).

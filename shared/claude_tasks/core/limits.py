@@ -19,6 +19,12 @@ MAX_NAME_CHARS = 200
 MAX_REPLY_TOKENS = 128_000
 MAX_METADATA_CHARS = 16_384
 MAX_METADATA_DEPTH = 32
+# Claude Code's options: a task item holds them, and the CLI takes the tool lists on its command line.
+MAX_TOOL_RULES = 64
+MAX_TOOL_RULE_CHARS = 256
+MAX_MCP_SERVERS = 16
+MAX_MCP_SERVER_NAME_CHARS = 64
+MAX_MCP_SERVERS_CHARS = 16_384
 # Where json.loads stops (RecursionError) depends on the Python version (3.11 near 1000 levels,
 # 3.13 far deeper): a bound of our own gives every runtime the same answer.
 MAX_BODY_DEPTH = 512
