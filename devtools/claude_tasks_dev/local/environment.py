@@ -6,6 +6,7 @@ Handlers read their configuration through `claude_tasks.core.config.get_settings
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,11 +46,16 @@ class BackendChoice:
     api_key: str | None = None
 
 
+def claude_code_installed() -> bool:
+    """Whether `claude-agent-sdk` (the `claude-code` extra, with its CLI) can be imported here."""
+    return importlib.util.find_spec("claude_agent_sdk") is not None
+
+
 def choose_backend(env: Mapping[str, str]) -> BackendChoice:
     """`CLAUDE_BACKEND` if set; else `anthropic` when `ANTHROPIC_API_KEY` is set; else `offline`.
 
-    Raises BackendUnavailable for `anthropic` without a key, and for `bedrock`:
-    its client is sent to `AWS_ENDPOINT_URL`, which locally is moto, not Bedrock.
+    Raises BackendUnavailable for `anthropic` or `claude-code` without a key, `claude-code` without its
+    SDK, and for `bedrock`: its client is sent to `AWS_ENDPOINT_URL`, which locally is moto, not Bedrock.
     """
     key = env.get("ANTHROPIC_API_KEY") or None
     requested = env.get("CLAUDE_BACKEND", "").strip().lower()
@@ -62,9 +68,35 @@ def choose_backend(env: Mapping[str, str]) -> BackendChoice:
         if not key:
             raise BackendUnavailable("CLAUDE_BACKEND=anthropic needs ANTHROPIC_API_KEY in the environment")
         return BackendChoice("anthropic", "ANTHROPIC_API_KEY is set: real Claude, billed to that key", key)
+    if requested == "claude-code":
+        return _claude_code(key)
     if requested not in ("", "offline"):
-        raise BackendUnavailable(f"unknown CLAUDE_BACKEND {requested!r}: use anthropic, bedrock or offline")
+        raise BackendUnavailable(
+            f"unknown CLAUDE_BACKEND {requested!r}: use anthropic, bedrock, claude-code or offline"
+        )
     return BackendChoice("offline", "no ANTHROPIC_API_KEY: canned replies that say they are offline, cost nothing")
+
+
+def _claude_code(key: str | None) -> BackendChoice:
+    if not claude_code_installed():
+        raise BackendUnavailable(
+            "CLAUDE_BACKEND=claude-code needs claude-agent-sdk: install the extra with "
+            "`.venv/bin/pip install -e '.[claude-code]'` (make dev's venv has it)"
+        )
+    if not key:
+        raise BackendUnavailable("CLAUDE_BACKEND=claude-code needs ANTHROPIC_API_KEY in the environment")
+    return BackendChoice("claude-code", "the Claude Code CLI in each session's project, billed to that key", key)
+
+
+def offered_backends(backend: BackendChoice) -> str:
+    """What this stack can run: never bedrock (its client would reach moto), anthropic only with a key, and
+    claude-code where its SDK is installed (without a key, the API refuses its tasks saying so)."""
+    names = [
+        "offline",
+        *(["anthropic"] if backend.api_key else []),
+        *(["claude-code"] if claude_code_installed() else []),
+    ]
+    return ",".join(sorted(names))
 
 
 def function_environment(template: dict[str, Any], settings: Settings, backend: BackendChoice) -> dict[str, str]:
@@ -85,8 +117,7 @@ def function_environment(template: dict[str, Any], settings: Settings, backend: 
     env.update(_settings_environment(settings))
     env["CLAUDE_BACKEND"] = backend.name
     env["AWS_DEFAULT_REGION"] = settings.region
-    # What this stack can run: never bedrock (its client would reach moto), anthropic only with a key.
-    env["ENABLED_BACKENDS"] = "anthropic,offline" if backend.api_key else "offline"
+    env["ENABLED_BACKENDS"] = offered_backends(backend)
     env["ANTHROPIC_KEY_CONFIGURED"] = "true" if backend.api_key else "false"
     return env
 
