@@ -6,11 +6,12 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from claude_tasks_dev.cli import main, output
+from claude_tasks_dev.cli import main, output, turns
 from claude_tasks_dev.cli.admin import render_report
 
 REPORT = {
@@ -21,14 +22,17 @@ REPORT = {
 
 
 class Canned(BaseHTTPRequestHandler):
-    """Answers GET/POST with `routes[(method, path)]` = (status, body); records each request."""
+    """Answers GET/POST with `routes[(method, path)]` = (status, body); records each request and JSON body."""
 
     routes: dict[tuple[str, str], tuple[int, Any]] = {}
     seen: list[tuple[str, str, str | None]] = []
+    bodies: list[Any] = []
 
     def _answer(self) -> None:
         path = self.path.split("?", 1)[0]
         Canned.seen.append((self.command, self.path, self.headers.get("authorization")))
+        length = int(self.headers.get("content-length") or 0)
+        Canned.bodies.append(json.loads(self.rfile.read(length)) if length else None)
         status, body = Canned.routes.get((self.command, path), (404, {"message": "Not Found"}))
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -45,7 +49,7 @@ class Canned(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api() -> Iterator[str]:
-    Canned.routes, Canned.seen = {}, []
+    Canned.routes, Canned.seen, Canned.bodies = {}, [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Canned)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -143,3 +147,134 @@ def test_tables_and_fields_are_readable() -> None:
     assert second.split() == ["b", "-", "-"]
     assert output.table([], [("id", "ID", None)]) == "(none)"
     assert "Violations: none" in render_report(REPORT)
+
+
+QUEUED = {"task_id": "t-1", "session_id": "s-1", "status": "queued"}
+
+
+def test_run_sends_claude_codes_options_in_the_body(api: str, tmp_path: Path) -> None:
+    # Given an MCP config in Claude Code's own shape
+    config = tmp_path / "servers.json"
+    config.write_text(json.dumps({"mcpServers": {"github": {"type": "http", "url": "https://mcp.example.com"}}}))
+    Canned.routes[("POST", "/sessions/s-1/tasks")] = (202, QUEUED)
+    # When a claude-code task is run with every option
+    code = main([
+        "--api-url", api, "--token", "bob", "run", "s-1", "Fix the tests", "--backend", "claude-code",
+        "--tools", "Read,Edit,Bash(git diff:*, git log:*)", "--tools", "Grep", "--disallowed-tools", "WebFetch",
+        "--permission-mode", "acceptEdits", "--worktree", "--mcp-config", str(config),
+        "--max-turns", "5", "--max-budget-usd", "0.5",
+    ])  # fmt: skip
+    # Then the body carries each, as the API takes them
+    assert code == 0
+    assert Canned.bodies[-1] == {
+        "prompt": "Fix the tests",
+        "backend": "claude-code",
+        "allowed_tools": ["Read", "Edit", "Bash(git diff:*, git log:*)", "Grep"],
+        "disallowed_tools": ["WebFetch"],
+        "permission_mode": "acceptEdits",
+        "mcp_servers": {"github": {"type": "http", "url": "https://mcp.example.com"}},
+        "workspace": "worktree",
+        "limits": {"max_turns": 5, "max_budget_usd": 0.5},
+    }
+
+
+def test_run_without_options_sends_only_what_was_given(api: str) -> None:
+    Canned.routes[("POST", "/sessions/s-1/tasks")] = (202, QUEUED)
+    assert main(["--api-url", api, "--token", "bob", "run", "s-1", "hi", "--title", "Greeting"]) == 0
+    assert Canned.bodies[-1] == {"prompt": "hi", "title": "Greeting"}
+
+
+def test_sessions_create_sends_the_mcp_config_as_the_sessions_defaults(api: str, tmp_path: Path) -> None:
+    # Given a plain name-to-server config
+    config = tmp_path / "servers.json"
+    config.write_text(json.dumps({"linter": {"command": "npx", "args": ["linter-mcp"], "env": {"TOKEN": "t0k"}}}))
+    session = {"session_id": "s-1", "project_path": "/p", "mcp_servers": {"linter": {"type": "stdio", "env": {}}}}
+    Canned.routes[("POST", "/sessions")] = (201, session)
+    # When
+    code = main(["--api-url", api, "--token", "bob", "sessions", "create", "/p", "--mcp-config", str(config)])
+    # Then
+    assert code == 0
+    assert Canned.bodies[-1] == {"project_path": "/p", "mcp_servers": json.loads(config.read_text())}
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(None, "cannot read"), ("{not json", "is not JSON"), ('{"mcpServers": ["github"]}', "must hold")],
+    ids=["missing", "not-json", "wrong-shape"],
+)
+def test_an_mcp_config_that_cannot_be_used_is_status_2(
+    api: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, says: str
+) -> None:
+    config = tmp_path / "servers.json"
+    if content is not None:
+        config.write_text(content)
+    assert main(["--api-url", api, "--token", "bob", "run", "s-1", "hi", "--mcp-config", str(config)]) == 2
+    assert says in capsys.readouterr().err and Canned.seen == []
+
+
+def _tool(seq: int, stop_reason: str, content: str, name: str = "Read", use_id: str = "tu-1") -> dict[str, Any]:
+    return {
+        "seq": seq, "role": "tool", "stop_reason": stop_reason, "content": content, "tool_name": name,
+        "tool_use_id": use_id,
+    }  # fmt: skip
+
+
+CONVERSATION = [
+    {"seq": 1, "role": "user", "content": "Fix the tests"},
+    {"seq": 2, "role": "system", "content": "Claude Code started\nmodel: claude-sonnet-4-6"},
+    {"seq": 3, "role": "assistant", "content": "Let me look.", "stop_reason": "tool_use"},
+    _tool(4, "tool_use", json.dumps({"file_path": "/work/project/" + "deep/" * 20 + "test_app.py"})),
+    _tool(5, "tool_use", json.dumps({"command": "pytest -q  tests/unit"}), "Bash", "tu-2"),
+    _tool(6, "tool_result", "1 import x\n2 ...", use_id="tu-1"),
+    _tool(7, "tool_error", "Exit code 1\nE   AssertionError", "Bash", "tu-2"),
+    _tool(8, "tool_use", json.dumps({"pattern": "def test_"}), "Grep", "tu-3"),
+]
+
+
+def test_a_tool_call_and_its_result_print_as_one_line() -> None:
+    # When the conversation is printed for people
+    lines = turns.conversation(CONVERSATION).splitlines()
+    # Then user and assistant turns are as before; each tool call is one line with its target and outcome
+    assert lines[:2] == ["#1 user", "  Fix the tests"]
+    assert lines[3] == "#2 system · Claude Code started"
+    assert lines[5:7] == ["#3 assistant (tool_use)", "  Let me look."]
+    read, bash, grep = lines[8:]
+    assert read.startswith("#4 tool Read(…") and read.endswith("/deep/test_app.py) → ok")
+    assert bash == "#5 tool Bash(pytest -q tests/unit) → error: Exit code 1"
+    assert grep == "#8 tool Grep(def test_) → …"  # no result yet
+    assert not any(line.startswith(("#6", "#7")) for line in lines)
+
+
+def test_a_result_whose_use_is_not_listed_prints_on_its_own() -> None:
+    assert turns.conversation(CONVERSATION[6:7]) == "#7 tool Bash → error: Exit code 1"
+
+
+def test_system_notes_are_dimmed_on_a_terminal() -> None:
+    assert turns.conversation(CONVERSATION[1:2], dim=True) == "\033[2m#2 system · Claude Code started\033[0m"
+
+
+def test_interactions_prints_tool_calls_in_one_line_each(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a task's turns
+    Canned.routes[("GET", "/tasks/t-1/interactions")] = (200, {"items": CONVERSATION, "next_cursor": None})
+    # When they are listed (stdout is no terminal here: nothing dimmed)
+    assert main(["--api-url", api, "--token", "bob", "interactions", "t-1"]) == 0
+    # Then
+    out = capsys.readouterr().out
+    assert "#5 tool Bash(pytest -q tests/unit) → error: Exit code 1\n#8 tool Grep" in out
+    assert "\033[" not in out
+
+
+def test_a_task_shows_its_claude_code_options_and_server_names(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a claude-code task with options, its secrets masked by the API
+    task = {
+        **QUEUED, "backend": "claude-code", "allowed_tools": ["Read"], "permission_mode": None,
+        "mcp_servers": {"github": {"type": "http", "headers": {"Authorization": "***"}}}, "workspace": "worktree",
+        "worktree": None,
+    }  # fmt: skip
+    Canned.routes[("GET", "/tasks/t-1")] = (200, task)
+    # When
+    assert main(["--api-url", api, "--token", "bob", "tasks", "show", "t-1"]) == 0
+    # Then the options it has are listed, the servers by name and kind
+    out = capsys.readouterr().out
+    assert "allowed_tools" in out and "workspace" in out and "github (http)" in out
+    assert "permission_mode" not in out and "worktree " not in out

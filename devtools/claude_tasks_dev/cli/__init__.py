@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from claude_tasks_dev.cli import admin, commands
+from claude_tasks_dev.cli import admin, agent, commands
 from claude_tasks_dev.cli.client import EXIT_OK, EXIT_USAGE, ApiClient, CliError
 from claude_tasks_dev.cli.context import Context
 from claude_tasks_dev.cli.target import resolve
@@ -61,6 +61,7 @@ def _session_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create = _add(group, "create", commands.sessions_create, "open a session for a project")
     create.add_argument("project_path", help="absolute path of the project")
     create.add_argument("--name")
+    agent.mcp_config_option(create, "MCP servers for its claude-code tasks that name none")
     create.add_argument("-q", "--quiet", action="store_true", help="print only the new session's id")
     _add(group, "list", commands.sessions_list, "your sessions, newest first").add_argument(
         "--limit", type=int, default=50
@@ -75,8 +76,9 @@ def _task_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     run = _add(top, "run", commands.run, "queue a prompt as a new task in a session")
     run.add_argument("session_id")
     run.add_argument("prompt")
-    for option in ("--title", "--model", "--system"):
+    for option in ("--title", "--backend", "--model", "--system"):
         run.add_argument(option)
+    agent.add_options(run)
     run.add_argument("-q", "--quiet", action="store_true", help="print only the new task's id")
     _wait_options(run)
     group = top.add_parser("tasks", help="list, show, follow up, retry, cancel and delete tasks").add_subparsers(
@@ -139,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         target = resolve(args.api_url, args.token, args.stack_file, os.environ)
-        context = Context(target, ApiClient(target.api_url, target.token, args.timeout), json=args.json)
+        client = ApiClient(target.api_url, target.token, args.timeout)
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        context = Context(target, client, json=args.json, color=color)
         code: int = args.handler(context, args)
         return code
     except CliError as err:

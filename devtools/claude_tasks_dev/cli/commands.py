@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
-from claude_tasks_dev.cli import output
+from claude_tasks_dev.cli import output, turns
+from claude_tasks_dev.cli.agent import read_mcp_config, task_options
 from claude_tasks_dev.cli.client import EXIT_OK, segment
 from claude_tasks_dev.cli.context import Context
 from claude_tasks_dev.cli.wait import wait_and_report
@@ -15,6 +17,8 @@ TASK_FIELDS = (
     "task_id", "session_id", "status", "title", "prompt", "pending_prompts", "backend", "model", "claude_session_id",
     "interaction_count", "usage", "cost_usd", "error", "forked_from", "created_at", "updated_at",
 )  # fmt: skip
+# Claude Code's options: shown when a task has them.
+AGENT_FIELDS = ("allowed_tools", "disallowed_tools", "permission_mode", "mcp_servers", "workspace", "worktree")
 SESSION_COLUMNS = [
     ("session_id", "SESSION", None), ("name", "NAME", 24), ("project_path", "PROJECT", 40),
     ("task_count", "TASKS", None), ("created_at", "CREATED (UTC)", None),
@@ -26,18 +30,36 @@ TASK_COLUMNS = [
 
 
 def _created(
-    ctx: Context, args: argparse.Namespace, record: dict[str, Any], id_key: str, fields: tuple[str, ...]
+    ctx: Context, args: argparse.Namespace, record: dict[str, Any], id_key: str, render: Callable[[Any], str]
 ) -> None:
     if getattr(args, "quiet", False) and not ctx.json:
         print(record[id_key], file=ctx.out)  # for `ID=$(claude-tasks ... -q)`
     else:
-        ctx.show(record, lambda r: output.fields(r, fields))
+        ctx.show(record, render)
+
+
+def _session(session: dict[str, Any]) -> str:
+    shown = {**session, "mcp_servers": _servers(session.get("mcp_servers"))}
+    return output.fields(shown, SESSION_FIELDS + (("mcp_servers",) if shown["mcp_servers"] else ()))
+
+
+def _task(task: dict[str, Any]) -> str:
+    shown = {**task, "mcp_servers": _servers(task.get("mcp_servers"))}
+    agent = tuple(key for key in AGENT_FIELDS if shown.get(key) not in (None, "project"))
+    return output.fields(shown, TASK_FIELDS + agent)
+
+
+def _servers(servers: dict[str, Any] | None) -> str | None:
+    # By name and kind: their settings (secrets masked) are in --json.
+    if servers is None:
+        return None
+    return ", ".join(f"{name} ({server.get('type', 'stdio')})" for name, server in servers.items()) or "none"
 
 
 def sessions_create(ctx: Context, args: argparse.Namespace) -> int:
-    body = {"project_path": args.project_path, "name": args.name}
+    body = {"project_path": args.project_path, "name": args.name, "mcp_servers": read_mcp_config(args.mcp_config)}
     session = ctx.client.call("POST", "/sessions", {k: v for k, v in body.items() if v is not None})
-    _created(ctx, args, session, "session_id", SESSION_FIELDS)
+    _created(ctx, args, session, "session_id", _session)
     return EXIT_OK
 
 
@@ -48,7 +70,7 @@ def sessions_list(ctx: Context, args: argparse.Namespace) -> int:
 
 def sessions_show(ctx: Context, args: argparse.Namespace) -> int:
     session = ctx.client.call("GET", f"/sessions/{segment(args.session_id)}")
-    ctx.show(session, lambda r: output.fields(r, SESSION_FIELDS))
+    ctx.show(session, _session)
     return EXIT_OK
 
 
@@ -60,12 +82,13 @@ def sessions_delete(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    body = {"prompt": args.prompt, "title": args.title, "model": args.model, "system": args.system}
-    body = {k: v for k, v in body.items() if v is not None}
+    asked = {"prompt": args.prompt, "title": args.title, "backend": args.backend, "model": args.model}
+    asked["system"] = args.system
+    body = {k: v for k, v in asked.items() if v is not None} | task_options(args)
     task = ctx.client.call("POST", f"/sessions/{segment(args.session_id)}/tasks", body)
     if args.wait:
         return wait_and_report(ctx, task["task_id"], 0, args.wait_timeout)
-    _created(ctx, args, task, "task_id", TASK_FIELDS)
+    _created(ctx, args, task, "task_id", _task)
     return EXIT_OK
 
 
@@ -77,7 +100,7 @@ def tasks_list(ctx: Context, args: argparse.Namespace) -> int:
 
 def tasks_show(ctx: Context, args: argparse.Namespace) -> int:
     task = ctx.client.call("GET", f"/tasks/{segment(args.task_id)}")
-    ctx.show(task, lambda r: output.fields(r, TASK_FIELDS))
+    ctx.show(task, _task)
     return EXIT_OK
 
 
@@ -95,13 +118,13 @@ def _requeue(ctx: Context, args: argparse.Namespace, action: str, body: dict[str
     task = ctx.client.call("POST", f"{path}/{action}", body if body is not None else {})
     if args.wait:
         return wait_and_report(ctx, args.task_id, before, args.wait_timeout)
-    ctx.show(task, lambda r: output.fields(r, TASK_FIELDS))
+    ctx.show(task, _task)
     return EXIT_OK
 
 
 def tasks_cancel(ctx: Context, args: argparse.Namespace) -> int:
     task = ctx.client.call("POST", f"/tasks/{segment(args.task_id)}/cancel", {})
-    ctx.show(task, lambda r: output.fields(r, TASK_FIELDS))
+    ctx.show(task, _task)
     return EXIT_OK
 
 
@@ -113,6 +136,6 @@ def tasks_delete(ctx: Context, args: argparse.Namespace) -> int:
 
 def interactions(ctx: Context, args: argparse.Namespace) -> int:
     query = {"after_seq": args.after_seq}
-    turns = ctx.pages(f"/tasks/{segment(args.task_id)}/interactions", args.limit, query)
-    ctx.show(turns, lambda rows: "\n\n".join(output.turn(t) for t in rows) or "(none)")
+    listed = ctx.pages(f"/tasks/{segment(args.task_id)}/interactions", args.limit, query)
+    ctx.show(listed, lambda rows: turns.conversation(rows, dim=ctx.color))
     return EXIT_OK

@@ -17,6 +17,8 @@ class Context:
     target: Target
     client: ApiClient
     json: bool = False
+    # Notes may be dimmed: stdout is a terminal and NO_COLOR is unset.
+    color: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
 

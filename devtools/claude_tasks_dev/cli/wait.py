@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from claude_tasks_dev.cli import output
+from claude_tasks_dev.cli import output, turns
 from claude_tasks_dev.cli.client import EXIT_OK, EXIT_OUTCOME, EXIT_TIMEOUT, CliError, segment
 from claude_tasks_dev.cli.context import Context
 
@@ -52,12 +52,12 @@ def wait_and_report(ctx: Context, task_id: str, after_seq: int, timeout_s: float
     on stderr), 5 on timeout (raised).
     """
     task = wait_for(ctx, task_id, timeout_s)
-    turns = ctx.pages(f"/tasks/{segment(task_id)}/interactions", 10_000, {"after_seq": after_seq})
+    listed = ctx.pages(f"/tasks/{segment(task_id)}/interactions", 10_000, {"after_seq": after_seq})
     if ctx.json:
-        print(output.as_json({"task": task, "interactions": turns}), file=ctx.out)
+        print(output.as_json({"task": task, "interactions": listed}), file=ctx.out)
     else:
-        replies = [t for t in turns if t.get("role") != "user"]
-        print("\n\n".join(output.turn(t) for t in replies) or "(no reply recorded)", file=ctx.out)
+        replies = [t for t in listed if t.get("role") != "user"]
+        print(turns.conversation(replies, dim=ctx.color) if replies else "(no reply recorded)", file=ctx.out)
     if task.get("status") == "succeeded":
         return EXIT_OK
     ctx.note(f"task {task_id} ended {task.get('status')}" + (f": {task['error']}" if task.get("error") else ""))
