@@ -14,14 +14,23 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from claude_tasks.app.delivery import MessageRejected
 from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
 from claude_tasks.core.limits import MAX_MODEL_CHARS, MAX_SYSTEM_BYTES, at_most_bytes
-from claude_tasks.core.offer import StrictLimits
-from claude_tasks.core.records import Task, Worktree
+from claude_tasks.core.offer import McpServers, StrictLimits, ToolRules
+from claude_tasks.core.records import (
+    AgentOptions,
+    McpServer,
+    NewTask,
+    PermissionMode,
+    Task,
+    TaskLimits,
+    Workspace,
+    Worktree,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -57,11 +66,40 @@ class TaskCreate(_Message):
         None, max_length=MAX_SYSTEM_BYTES
     )
     limits: StrictLimits | None = None
+    # The backend (else the deployment's default), and Claude Code's options as the API takes them.
+    backend: str | None = Field(None, min_length=1, max_length=32)
+    allowed_tools: ToolRules | None = None
+    disallowed_tools: ToolRules | None = None
+    permission_mode: Annotated[PermissionMode, Strict(False)] | None = None
+    mcp_servers: McpServers | None = None
+    workspace: Annotated[Workspace, Strict(False)] | None = None
+
+    def new_task(self) -> NewTask:
+        """The task this message asks for (not yet checked against what the deployment offers)."""
+        agent = AgentOptions(
+            allowed_tools=self.allowed_tools,
+            disallowed_tools=self.disallowed_tools,
+            permission_mode=self.permission_mode,
+            mcp_servers=None
+            if self.mcp_servers is None
+            else {name: McpServer(**server.model_dump()) for name, server in self.mcp_servers.items()},
+            workspace=self.workspace or Workspace.PROJECT,
+        )
+        return NewTask(
+            prompt=self.prompt,
+            backend=self.backend,
+            model=self.model,
+            system=self.system,
+            limits=self.limits or TaskLimits(),
+            agent=agent,
+        )
 
     @property
     def fingerprint(self) -> str:
-        """SHA-256 of the message without its key: a replayed key with another message is refused."""
-        return hashlib.sha256(self.model_dump_json(exclude={"idempotency_key"}).encode()).hexdigest()
+        """SHA-256 of the message without its key: a replayed key with another message is refused. Fields
+        at their defaults are left out, so a message written before a field existed keeps its fingerprint."""
+        body = self.model_dump_json(exclude={"idempotency_key"}, exclude_defaults=True)
+        return hashlib.sha256(body.encode()).hexdigest()
 
 
 class TaskCleanup(_Message):

@@ -24,11 +24,11 @@ from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from claude_tasks.app.agent_turn import AgentTurn
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
+from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend
 from claude_tasks.claude.agent import STOP_GRACE_S, AgentBackend, is_agent
 from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
-from claude_tasks.core import limits
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import (
     ConcurrentUpdate,
@@ -38,8 +38,7 @@ from claude_tasks.core.errors import (
     TaskStateConflict,
     TransientStoreError,
 )
-from claude_tasks.core.offer import check_offered
-from claude_tasks.core.records import NewTask, Task, TaskLimits, TaskStatus
+from claude_tasks.core.records import Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.runs import Lease, LeaseRefused
@@ -103,11 +102,7 @@ class TaskExecutor:
     def _create(self, message: TaskCreate) -> Task:
         """The API's checks and write for a task posted straight to the queue; an invalid one is rejected."""
         try:
-            limits.check_prompt(message.prompt, self.settings.max_prompt_chars)
-            check_offered(self.settings, None, message.model)
-            new = NewTask(
-                prompt=message.prompt, model=message.model, system=message.system, limits=message.limits or TaskLimits()
-            )
+            new = admitted(self.store, message.owner, message.session_id, message.new_task())
             return self.store.tasks.create(
                 message.owner,
                 message.session_id,

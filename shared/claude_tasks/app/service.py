@@ -14,15 +14,12 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import limits, paths
 from claude_tasks.core.errors import Forbidden, QueueUnavailable
 from claude_tasks.core.offer import (
-    AGENT_BACKEND,
-    check_agent_options,
-    check_offered,
     check_session_defaults,
-    effective_backend,
 )
 from claude_tasks.core.records import Interaction, McpServer, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.store import Store
@@ -97,10 +94,7 @@ class TaskService:
         not run), `SessionNotFound`, `SessionNotActive`, `IdempotencyKeyReused` (the key first came with
         another `request_fingerprint`).
         """
-        self._check_prompt(new.prompt)
-        check_offered(self._settings, new.backend, new.model)
-        check_agent_options(self._settings, new.backend, new.agent)
-        new = self._with_session_defaults(owner, session_id, new)
+        new = admitted(self._store, owner, session_id, new)
         task = self._store.tasks.create(
             owner, session_id, new, idempotency_key, request_fingerprint=request_fingerprint
         )
@@ -186,18 +180,6 @@ class TaskService:
         if owner not in self._settings.admins:
             raise Forbidden("the consistency report is for administrators only")
         return consistency_report(self._store)
-
-    def _with_session_defaults(self, owner: str, session_id: str, new: NewTask) -> NewTask:
-        """`new` with its session's MCP servers when it runs on claude-code and names none (`{}` is "none").
-
-        The read only builds the request: the create's own transaction still checks the session.
-        """
-        if new.agent.mcp_servers is not None or effective_backend(self._settings, new.backend) != AGENT_BACKEND:
-            return new
-        servers = self._store.sessions.get(owner, session_id).mcp_servers
-        if servers is None:
-            return new
-        return new.model_copy(update={"agent": new.agent.model_copy(update={"mcp_servers": servers})})
 
     def _check_prompt(self, prompt: str) -> None:
         limits.check_prompt(prompt, self._settings.max_prompt_chars)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from claude_tasks.core.records import Session, TaskStatus
+from claude_tasks.core.records import McpServer, PermissionMode, Session, TaskStatus, Workspace
 from claude_tasks.store import Store
+from tests.conftest import SessionFactory
 from tests.support.claude_double import ScriptedClaude
 from tests.support.tables import counts
 from tests.support.worker import Worker, failed_ids
@@ -124,3 +125,57 @@ def test_a_task_create_too_large_for_the_task_item_is_rejected_saying_why(
     assert logged.__dict__["kind"] == "MessageRejected" and reason in logged.__dict__["reason"]
     assert counts()["tasks"] == 0
     assert claude.requests == []
+
+
+def test_a_task_create_takes_claude_code_options_and_its_sessions_mcp_servers(
+    worker: Worker, run: Run, store: Store, session_factory: SessionFactory
+) -> None:
+    # Given a deployment offering claude-code, and a session holding MCP servers for its tasks
+    claude = ScriptedClaude()
+    worker.use(claude, enabled_backends="offline,claude-code")
+    linter = McpServer(type="stdio", command="linter-mcp")
+    session = session_factory(owner="alice", mcp_servers={"linter": linter})
+    body = {
+        "type": "task.create",
+        "session_id": session.session_id,
+        "owner": "alice",
+        "prompt": "Fix the lint errors",
+        "idempotency_key": "pipeline-1",
+        "backend": "claude-code",
+        "allowed_tools": ["Read", "Edit", "Bash(ruff:*)"],
+        "permission_mode": "acceptEdits",
+        "workspace": "worktree",
+    }
+    # When a pipeline posts a claude-code task.create naming no MCP servers
+    response = run(body=body)
+    # Then the task was created with its options, and the session's servers
+    assert failed_ids(response) == set()
+    (task,) = store.tasks.list_for_session("alice", session.session_id, None, 10, None).items
+    assert (task.backend, task.agent.allowed_tools, task.agent.workspace) == (
+        "claude-code",
+        ["Read", "Edit", "Bash(ruff:*)"],
+        Workspace.WORKTREE,
+    )
+    assert task.agent.permission_mode is PermissionMode.ACCEPT_EDITS
+    assert task.agent.mcp_servers == {"linter": linter}
+
+
+def test_a_task_create_with_claude_code_options_for_another_backend_is_rejected_saying_why(
+    worker: Worker, run: Run, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a pipeline's task.create naming tools, for the deployment's default (offline) backend
+    worker.use(ScriptedClaude())
+    body = {
+        "type": "task.create",
+        "session_id": session.session_id,
+        "owner": session.owner,
+        "prompt": "Fix it",
+        "idempotency_key": "k",
+        "allowed_tools": ["Read"],
+    }
+    # When the worker receives it
+    response = run(body=body)
+    # Then the record fails (to the DLQ) saying which option and why, and no task was created
+    assert len(failed_ids(response)) == 1
+    assert any("allowed_tools" in r.__dict__.get("reason", "") for r in caplog.records)
+    assert counts()["tasks"] == 0
