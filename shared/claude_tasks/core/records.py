@@ -152,7 +152,6 @@ class Task(Record):
     version: int = Field(0, exclude=True)
     # The head pending prompt's run has begun (its user turn is recorded): a later run continues it.
     prompt_started: bool = Field(False, exclude=True)
-    claude_total_usd: float = Field(0.0, exclude=True)
     attempts: int = Field(0, exclude=True)
     run_turns: int = Field(0, exclude=True)
     run_tokens: int = Field(0, exclude=True)

@@ -123,8 +123,6 @@ class TaskModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     prompt_started = BooleanAttribute(null=True)
-    # Claude Code's last cumulative `total_cost_usd` for the task's Claude session: the next run's cost is the rise.
-    claude_total_usd = NumberAttribute(null=True)
     attempts = NumberAttribute(default=0)
     run_turns = NumberAttribute(default=0)
     run_tokens = NumberAttribute(default=0)

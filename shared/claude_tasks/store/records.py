@@ -87,7 +87,6 @@ def task_record(item: TaskModel) -> Task:
         lease_expires_at=item.lease_expires_at,
         request_fingerprint=item.request_fingerprint,
         prompt_started=bool(item.prompt_started),
-        claude_total_usd=float(item.claude_total_usd or 0),
     )
 
 

@@ -74,8 +74,6 @@ class TurnRecord:
     # Set: whether the head prompt's run has begun (its user turn recorded), for a run that continues later.
     started: bool | None = None
     worktree: Worktree | None = None
-    # Claude Code's cumulative `total_cost_usd` for the task's Claude session, when it reported one.
-    claude_total_usd: float | None = None
 
     @classmethod
     def answer(
@@ -154,8 +152,6 @@ class RunRepository:
             write.actions.append(TaskModel.prompt_started.set(turn.started))
         if turn.worktree is not None:
             write.actions.append(TaskModel.worktree.set(turn.worktree.model_dump()))
-        if turn.claude_total_usd is not None:
-            write.actions.append(TaskModel.claude_total_usd.set(turn.claude_total_usd))
         if turn.status is TaskStatus.RUNNING:
             write.actions.append(TaskModel.lease_expires_at.set(lease.expires_at))
         else:
