@@ -18,27 +18,40 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aws_lambda_powertools import Logger
+
 from claude_tasks.app.conversation import status_after
 from claude_tasks.claude.agent import AgentBackend, AgentRequest, ConversationNotFound, Ending
-from claude_tasks.claude.workspace import prepare, project_dir
+from claude_tasks.claude.workspace import WorkspaceError, prepare, project_dir
 from claude_tasks.core.config import Settings
-from claude_tasks.core.errors import ConcurrentUpdate, TaskNotFound, TransientStoreError
+from claude_tasks.core.errors import ConcurrentUpdate, SessionNotFound, TaskNotFound, TransientStoreError
 from claude_tasks.core.records import Interaction, NewInteraction, Role, Task, TaskStatus, Worktree
 from claude_tasks.store import Store
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.runs import Lease, TurnRecord
 
-# What a run that continues an earlier one asks: the conversation itself holds the prompt.
+# What a run that continues an earlier one asks. The prompt is quoted: the earlier run may have stopped
+# before Claude Code saw it (a crash, a failed start), and a continuation must never lose it.
 CONTINUE_PROMPT = (
-    "Continue the task from where you stopped (your previous run was interrupted before it finished). "
-    "If it is already done, say so briefly."
+    "Your previous run on this request was interrupted before it finished. Continue from where you "
+    "stopped; if the request is already done, say so briefly.\n\nThe request:\n{prompt}"
 )
 # A rebuilt conversation's seed quotes at most this much of the recorded turns (the newest kept).
 SUMMARY_CHARS = 40_000
 _QUOTE_CHARS = 2_000
 RECORD_ATTEMPTS = 5
 
+logger = Logger(child=True)
+
 Held = Callable[[str, Lease], Task]
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The run stopped at its deadline, to be continued; `progressed` says whether it recorded any step
+    (a run that keeps stopping without one — a command longer than an invocation — must not go on for ever)."""
+
+    progressed: bool
 
 
 @dataclass(frozen=True)
@@ -49,11 +62,13 @@ class Start:
     prompt: str
     resume: str | None
     fork: bool
+    # Where the resumed conversation ran, for a fork working elsewhere than its source.
+    resume_cwd: str | None = None
 
 
 class AgentTurn:
     """Runs the head pending prompt of a leased Claude Code task. Returns the task's status after it,
-    or None when the run stopped at its deadline (to be continued by another invocation)."""
+    or `Stopped` when the run stopped at its deadline (to be continued by another invocation)."""
 
     def __init__(
         self,
@@ -72,8 +87,9 @@ class AgentTurn:
         self.held = held
         self.deadline = deadline
         self.task = task  # as this run knows it: its interaction count and Claude session id kept current
+        self.steps = 0  # the agent's steps recorded by this run
 
-    def run(self) -> TaskStatus | None:
+    def run(self) -> TaskStatus | Stopped:
         task = self.task
         cwd, worktree = self._where(task)
         start = self._start(task, worktree)
@@ -83,7 +99,7 @@ class AgentTurn:
             start = self._rebuild(start)
             result = self.backend.run(self._request(start, cwd), self._record, self._check)
         if result.ending is Ending.STOPPED:
-            return None
+            return Stopped(progressed=self.steps > 0)
         if result.ending is Ending.EXHAUSTED:
             self._write(TurnRecord((), TaskStatus.EXHAUSTED, result.reason, answered=False))
             return TaskStatus.EXHAUSTED
@@ -102,7 +118,8 @@ class AgentTurn:
         if task.prompt_started and task.claude_session_id is not None:
             note = "Continuing the Claude Code run in a new invocation: the previous one stopped before it finished."
             self._write(TurnRecord((_system(note),), answered=False, worktree=new_worktree))
-            return Start(task.claude_session_id, CONTINUE_PROMPT, task.claude_session_id, False)
+            prompt = CONTINUE_PROMPT.format(prompt=task.pending_prompts[0])
+            return Start(task.claude_session_id, prompt, task.claude_session_id, False)
         user = NewInteraction(role=Role.USER, content=task.pending_prompts[0])
         if task.claude_session_id is not None:  # a follow-up: the conversation goes on
             self._write(TurnRecord((user,), answered=False, started=True, worktree=new_worktree))
@@ -110,16 +127,15 @@ class AgentTurn:
             return Start(task.claude_session_id, prompt, task.claude_session_id, False)
         claude_session_id = new_id()
         source = self._fork_source(task)
-        first = TurnRecord(
-            (user,),
-            answered=False,
-            started=True,
-            claim=claude_session_id,
-            worktree=new_worktree,
-        )
+        first = TurnRecord((user,), answered=False, started=True, claim=claude_session_id, worktree=new_worktree)
+        prompt = task.pending_prompts[0]
+        if source is None and task.forked_from is not None and task.interaction_count:
+            # A fork whose source is gone: its copied turns are all there is of the conversation.
+            prompt = seeded_prompt(self.store.interactions.all(task.task_id), prompt)
         self._write(first, claude_session_id)
-        resume = source.claude_session_id if source is not None else None
-        return Start(claude_session_id, task.pending_prompts[0], resume, resume is not None)
+        if source is None:
+            return Start(claude_session_id, prompt, None, False)
+        return Start(claude_session_id, prompt, source.claude_session_id, True, self._cwd_of(source))
 
     def _fork_source(self, task: Task) -> Task | None:
         """The task a fork's conversation came from, if it still has one to resume."""
@@ -130,6 +146,17 @@ class AgentTurn:
         except TaskNotFound:
             return None  # deleted: the resume is skipped, the fork is rebuilt from its copied turns
         return source if source.claude_session_id is not None else None
+
+    def _cwd_of(self, source: Task) -> str | None:
+        """Where the source's conversation ran (Claude Code files a transcript under its directory)."""
+        if source.worktree is not None:
+            return source.worktree.path
+        try:
+            return str(
+                project_dir(self.store.sessions.get(source.owner, source.session_id).project_path, self.settings)
+            )
+        except (SessionNotFound, WorkspaceError):
+            return None
 
     def _rebuild(self, lost: Start) -> Start:
         task = self.task
@@ -142,8 +169,7 @@ class AgentTurn:
         )
         rebuilt = TurnRecord((_system(note),), answered=False, claim=new, replaces_claim=True)
         self._write(rebuilt, new)
-        asked = task.pending_prompts[0] if lost.prompt == CONTINUE_PROMPT else lost.prompt
-        return Start(new, seeded_prompt(history, asked), None, False)
+        return Start(new, seeded_prompt(history, task.pending_prompts[0]), None, False)
 
     def _request(self, start: Start, cwd: str) -> AgentRequest:
         task = self.task
@@ -159,6 +185,7 @@ class AgentTurn:
             system=task.system,
             resume=start.resume,
             fork=start.fork,
+            resume_cwd=start.resume_cwd,
             options=task.agent,
             max_turns=limits.max_turns,
             max_budget_usd=budget,
@@ -168,9 +195,16 @@ class AgentTurn:
     # 3. steps --------------------------------------------------------------------------------
     def _record(self, turns: list[NewInteraction]) -> None:
         self._write(TurnRecord(tuple(turns), answered=False))
+        # The notes a stopped run leaves are not progress; text, tool calls and results are.
+        self.steps += sum(1 for turn in turns if turn.role is not Role.SYSTEM)
 
     def _check(self) -> None:
-        self.held(self.task.task_id, self.lease)
+        """Raise when the run must stop: the task cancelled, deleted or taken over. A read that failed says
+        nothing about the task: the next check asks again (a write would find a lost lease anyway)."""
+        try:
+            self.held(self.task.task_id, self.lease)
+        except TransientStoreError:
+            logger.warning("could not read the task to check on the run; checking again")
 
     # 4. end ----------------------------------------------------------------------------------
     def _answered(self) -> TaskStatus:

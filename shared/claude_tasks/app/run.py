@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 
-from claude_tasks.app.agent_turn import AgentTurn
+from claude_tasks.app.agent_turn import AgentTurn, Stopped
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
 from claude_tasks.app.new_tasks import admitted
@@ -117,8 +118,19 @@ class TaskExecutor:
 
     def _clean_up(self, message: TaskCleanup) -> Outcome:
         """Remove a deleted task's worktree. A project that is gone (or not this worker's to reach) has
-        nothing to remove; a worktree path outside the project's worktrees is refused."""
+        nothing to remove; a worktree that is not the named task's, or of a task that still exists, is
+        refused: a message from outside the API must not take a live task's files."""
         correlate(message.task_id)
+        if Path(message.worktree.path).name != message.task_id:
+            raise MessageRejected(f"task.cleanup: {message.worktree.path} is not task {message.task_id}'s worktree")
+        try:
+            self.store.tasks.load(message.task_id)
+        except TaskNotFound:
+            pass
+        except TransientStoreError as busy:
+            raise RetryLater(str(busy)) from busy
+        else:
+            raise MessageRejected(f"task.cleanup: task {message.task_id} still exists; delete it first")
         try:
             project = project_dir(message.project_path, self.settings)
         except WorkspaceError as gone:
@@ -177,15 +189,16 @@ class TaskExecutor:
             if ended is not None:
                 return ended
             status = self._turn(task, lease.renewed(self._lease_seconds(delivery)), budget, delivery)
-            if status is None:  # an agent stopped at its deadline: a fresh invocation continues it
-                return self._hand_off(self._held(task_id, lease), lease)
+            if isinstance(status, Stopped):  # an agent stopped at its deadline: a fresh invocation continues it
+                # One that did nothing counts as an attempt: a step longer than an invocation must end.
+                return self._hand_off(self._held(task_id, lease), lease, count_attempt=not status.progressed)
             if status is not TaskStatus.RUNNING:
                 return Outcome(status.value)
             first = False
 
-    def _turn(self, task: Task, lease: Lease, budget_s: float, delivery: Delivery) -> TaskStatus | None:
+    def _turn(self, task: Task, lease: Lease, budget_s: float, delivery: Delivery) -> TaskStatus | Stopped:
         """Ask Claude the head prompt, within `budget_s` seconds, and record its answer; returns the task's
-        status after the turn, or None when an agent stopped at its deadline."""
+        status after the turn, or `Stopped` when an agent stopped at its deadline."""
         # The backend first: a cold one imports its SDK, which is no part of the call's own time.
         backend = self._backend_for(task.backend or self.settings.claude_backend)
         if is_agent(backend):
@@ -221,7 +234,10 @@ class TaskExecutor:
         if task.attempts >= self.settings.max_receive_count:
             # `attempts` counts retryable failures and takeovers of runs that died. Invocations killed
             # mid-call, each re-queued by the janitor, are seen by no SQS receive count: this ends them.
-            died = f"the run did not finish {task.attempts} times (worker timeout, crash or retryable error)"
+            died = (
+                f"the run did not finish {task.attempts} times (worker timeout, crash, retryable error, or a "
+                "Claude Code run stopped at its deadline without a step)"
+            )
             self.store.runs.fail(task, lease, died)
             logger.warning("task failed", extra={"reason": died})
             return Outcome.FAILED
@@ -231,10 +247,10 @@ class TaskExecutor:
             return Outcome.EXHAUSTED
         return None
 
-    def _hand_off(self, task: Task, lease: Lease) -> Outcome:
+    def _hand_off(self, task: Task, lease: Lease, count_attempt: bool = False) -> Outcome:
         # Too little time for another Claude call: queue the rest for a fresh invocation
-        # (no attempt counted; if the send fails, the janitor re-queues the queued task).
-        self.store.runs.release(task, lease, count_attempt=False)
+        # (if the send fails, the janitor re-queues the queued task).
+        self.store.runs.release(task, lease, count_attempt=count_attempt)
         self._queue.send_run(task.task_id, task.session_id)
         logger.info("too little time left for another turn: handed off", extra={"pending": len(task.pending_prompts)})
         return Outcome.HANDED_OFF

@@ -61,7 +61,11 @@ def get_backend(name: str, settings: Settings) -> ClaudeBackend:
         backend = _instances.get(key)
         if backend is None:
             module_name, class_name = _REGISTRY[key]
-            backend_class = getattr(importlib.import_module(module_name), class_name)
+            try:
+                backend_class = getattr(importlib.import_module(module_name), class_name)
+            except ImportError as missing:
+                # An optional extra not installed where this runs: no retry can change that.
+                raise FatalClaudeError(f"backend {key!r} cannot run here: {missing}") from missing
             backend = _instances[key] = backend_class(settings)
     return backend
 

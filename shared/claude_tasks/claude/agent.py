@@ -45,6 +45,9 @@ class AgentRequest:
     system: str | None = None
     resume: str | None = None
     fork: bool = False
+    # Where the resumed conversation ran, when that is not `cwd` (a fork in its own worktree or another
+    # session's project): Claude Code files transcripts by directory, so the backend brings it over.
+    resume_cwd: str | None = None
     options: AgentOptions = AgentOptions()
     max_turns: int | None = None
     max_budget_usd: float | None = None

@@ -32,6 +32,7 @@ from claude_agent_sdk import (
     ToolResultBlock,
     ToolUseBlock,
     UserMessage,
+    project_key_for_directory,
 )
 
 from claude_tasks.claude.agent import AgentRequest, AgentResult, Check, ConversationNotFound, Ending, Record
@@ -134,6 +135,7 @@ class _Run:
         client = ClaudeSDKClient(self.options)
         watcher: asyncio.Task[None] | None = None
         try:
+            await self._bring_transcript()
             await client.connect()
             await client.query(self.request.prompt)
             watcher = asyncio.create_task(self._watch(client))
@@ -146,6 +148,23 @@ class _Run:
             # Never under a timeout of ours: cancelled midway, the SDK's close skips its kill and leaves the CLI.
             with contextlib.suppress(Exception):
                 await client.disconnect()
+
+    async def _bring_transcript(self) -> None:
+        """Copy the resumed conversation's transcript under this run's directory, when it ran elsewhere.
+
+        Claude Code looks a session up under its working directory's project key; a fork working in
+        its own worktree (or another session's project) would otherwise find nothing to resume.
+        """
+        request, store = self.request, self.request.session_store
+        if request.resume is None or request.resume_cwd in (None, request.cwd) or store is None:
+            return
+        here = {"project_key": project_key_for_directory(request.cwd), "session_id": request.resume}
+        there = {"project_key": project_key_for_directory(request.resume_cwd), "session_id": request.resume}
+        if here["project_key"] == there["project_key"] or await store.load(here) is not None:
+            return
+        entries = await store.load(there)
+        if entries:
+            await store.append(here, entries)
 
     async def _messages(self, client: ClaudeSDKClient) -> AgentResult:
         async for message in client.receive_response():
@@ -179,9 +198,9 @@ class _Run:
                 self._own(message.data.get("session_id"))
             elif message.subtype == "mirror_error":
                 logger.warning("Claude Code could not save its transcript", extra={"detail": str(message.data)[:500]})
-                return [self.steps.system(f"The transcript could not be saved: {str(message.data)[:500]}")]
+                return self.steps.system(f"The transcript could not be saved: {str(message.data)[:500]}")
             elif message.subtype == "compact_boundary":
-                return [self.steps.system("Claude Code compacted the conversation to fit its context window.")]
+                return self.steps.system("Claude Code compacted the conversation to fit its context window.")
         return []
 
     async def _result(self, result: ResultMessage) -> AgentResult:

@@ -127,8 +127,9 @@ class Steps:
             duration_ms=self._elapsed_ms(),
         )
 
-    def system(self, note: str) -> NewInteraction:
-        return NewInteraction(role=Role.SYSTEM, content=note, duration_ms=self._elapsed_ms())
+    def system(self, note: str) -> list[NewInteraction]:
+        """A note of what happened, after the turns held back before it (they came first)."""
+        return [*self.release(), NewInteraction(role=Role.SYSTEM, content=note, duration_ms=self._elapsed_ms())]
 
     def release(self) -> list[NewInteraction]:
         """The turns held back, now known not to be the run's last."""

@@ -4,6 +4,7 @@ in the same Claude session."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
 from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
@@ -52,3 +53,34 @@ def test_a_run_stopped_at_the_deadline_is_handed_off_and_continued_in_the_same_c
     assert [t.role for t in turns] == [Role.USER, Role.SYSTEM, Role.SYSTEM, Role.ASSISTANT]
     assert "Continuing" in turns[2].content
     assert turns[-1].content == "Continued, and done."
+
+
+def test_a_run_that_keeps_stopping_without_a_step_ends_failed_rather_than_going_on_for_ever(
+    worker: Worker, store: Store, stub: AnthropicStub, make_task: MakeTask, agent_clock: AgentClock
+) -> None:
+    # Given a task whose every answer takes longer than an invocation
+    task = make_task("A job longer than any invocation.")
+    limit = worker.settings.max_receive_count
+    for attempt in range(1, limit + 1):
+        stub.script(Held(Reply(text="Never in time.")))
+        asked = len(stub.requests)
+        # When each invocation's deadline comes before Claude answers
+        event = with_bodies(load_event("task-run-batch"), [run_body(task)])
+        thread, responses = in_background(partial(worker.invoke, event))
+        wait_until(partial(_more_than, stub, asked), f"Claude Code asked Claude (run {attempt})")
+        agent_clock.pass_deadline()
+        assert finished(thread)
+        agent_clock.reset()
+        assert responses == [{"batchItemFailures": []}]
+        # Then each stop without a step counts as an attempt
+        assert store.tasks.load(task.task_id).attempts == attempt
+    # And the next delivery ends the task failed, saying why, instead of starting the CLI again
+    requests = len(stub.requests)
+    assert worker.invoke(with_bodies(load_event("task-run-batch"), [run_body(task)])) == {"batchItemFailures": []}
+    failed = store.tasks.load(task.task_id)
+    assert failed.status is TaskStatus.FAILED and "did not finish" in (failed.error or "")
+    assert len(stub.requests) == requests
+
+
+def _more_than(stub: AnthropicStub, count: int) -> bool:
+    return len(stub.requests) > count

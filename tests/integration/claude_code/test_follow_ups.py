@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 
+import boto3
+
+from claude_tasks.claude import clear_backends
 from claude_tasks.core.records import Role, Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.models import TranscriptItem
@@ -67,3 +70,36 @@ def test_a_run_keeps_its_transcript_in_the_transcripts_table(
     entries = store.transcripts.load(task.owner, {"project_key": main.pop(), "session_id": claude_session_id})
     assert entries is not None
     assert "Remember the word pelican." in json.dumps(entries) and "Noted." in json.dumps(entries)
+
+
+def test_a_follow_up_whose_run_failed_before_claude_code_saw_it_is_asked_again_on_retry(
+    worker: Worker, store: Store, stub: AnthropicStub, make_task: MakeTask
+) -> None:
+    # Given a finished task, and a follow-up whose run failed as it started (no usable API key)
+    task = make_task("First question.")
+    stub.script(Reply(text="First answer."))
+    _run(worker, task)
+    secrets = boto3.client(
+        "secretsmanager", region_name=worker.settings.region, endpoint_url=worker.settings.aws_endpoint_url
+    )
+    secrets.put_secret_value(SecretId=worker.settings.anthropic_secret_id, SecretString="not-set")
+    clear_backends()  # a fresh container's backend: the key is read again, not taken from the cache
+    store.transitions.follow_up(task.owner, task.task_id, "The follow-up nobody answered.")
+    _run(worker, task)
+    assert store.tasks.load(task.task_id).status is TaskStatus.FAILED
+    requests = len(stub.requests)
+    # When the key is back and the task is retried
+    secrets.put_secret_value(SecretId=worker.settings.anthropic_secret_id, SecretString="sk-ant-test-key")
+    clear_backends()
+    store.transitions.retry(task.owner, task.task_id)
+    stub.script(Reply(text="The follow-up's answer."))
+    _run(worker, task)
+    # Then the continued run asked Claude the follow-up itself, in the same conversation, and it succeeded
+    done = store.tasks.load(task.task_id)
+    assert done.status is TaskStatus.SUCCEEDED
+    (asked,) = stub.requests[requests:]
+    assert asked.claude_session_id == done.claude_session_id
+    assert "The follow-up nobody answered." in json.dumps(asked.body["messages"][-1])
+    # And its user turn was recorded once
+    users = [t.content for t in store.interactions.all(task.task_id) if t.role is Role.USER]
+    assert users == ["First question.", "The follow-up nobody answered."]

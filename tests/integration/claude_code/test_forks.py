@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from claude_tasks.core.records import Role, Task, TaskStatus
+from claude_tasks.core.records import AgentOptions, Role, Task, TaskStatus, Workspace
 from claude_tasks.store import Store
 from tests.integration.claude_code.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply
@@ -51,3 +52,41 @@ def test_a_fork_resumes_its_source_s_history_under_a_new_id_and_the_source_keeps
     history = json.dumps(source_request.body["messages"])
     assert "The source's answer." in history
     assert "And in the fork?" not in history and "The fork's answer." not in history
+
+
+def test_a_fork_in_its_own_worktree_resumes_the_source_conversation_rather_than_rebuilding_it(
+    worker: Worker, store: Store, stub: AnthropicStub, make_task: MakeTask, git_project: Path
+) -> None:
+    # Given a finished task that worked in its own worktree of a git project
+    stub.script(Reply(text="The source's answer."), Reply(text="The fork's answer."))
+    source = make_task("Where do we start?", agent=AgentOptions(workspace=Workspace.WORKTREE))
+    _run(worker, source)
+    # When it is forked (the fork gets a worktree of its own, so Claude Code works in another directory)
+    fork, _ = store.forks.fork(source.owner, source.task_id, "And in the fork?", None, "fork-wt")
+    _run(worker, fork)
+    # Then the fork resumed the source's conversation: its request held the source's history, under its own
+    # id, and no system turn says a conversation was lost
+    forked = store.tasks.load(fork.task_id)
+    assert forked.status is TaskStatus.SUCCEEDED
+    assert forked.worktree is not None and forked.worktree.path != store.tasks.load(source.task_id).worktree.path  # type: ignore[union-attr]
+    fork_request = stub.requests[-1]
+    assert fork_request.claude_session_id == forked.claude_session_id
+    assert "The source's answer." in json.dumps(fork_request.body["messages"])
+    assert [t for t in store.interactions.all(fork.task_id) if t.role is Role.SYSTEM] == []
+
+
+def test_a_fork_whose_source_is_gone_starts_from_its_copied_turns(
+    worker: Worker, store: Store, stub: AnthropicStub, make_task: MakeTask
+) -> None:
+    # Given a fork of a finished task, and the source deleted before the fork ran
+    stub.script(Reply(text="The source's answer."), Reply(text="The fork's answer."))
+    source = make_task("Where do we start?")
+    _run(worker, source)
+    fork, _ = store.forks.fork(source.owner, source.task_id, "And in the fork?", None, "fork-gone")
+    store.tasks.delete(source.owner, source.task_id)
+    # When the fork runs
+    _run(worker, fork)
+    # Then its first request was seeded with the copied turns, then its prompt, and it succeeded
+    assert store.tasks.load(fork.task_id).status is TaskStatus.SUCCEEDED
+    first = json.dumps(stub.requests[-1].body["messages"])
+    assert first.index("The source's answer.") < first.index("And in the fork?")

@@ -125,3 +125,20 @@ def test_a_cleanup_naming_a_path_outside_the_worktrees_is_refused_and_removes_no
     # Then it is rejected (to the DLQ with its reason) and the project is untouched
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert (repo / "README.md").read_text() == "hello\n"
+
+
+def test_a_cleanup_for_a_task_that_still_exists_is_refused_and_its_worktree_kept(
+    worker: Worker, repo: Path, store: Store, session_factory: SessionFactory
+) -> None:
+    # Given a live task with a worktree, and a message (not from the API) asking to remove it
+    session = session_factory(owner="alice", project_path=str(repo))
+    task = store.tasks.create("alice", session.session_id, NewTask(prompt="hi"))
+    cwd, worktree = prepare(repo, task.task_id, Workspace.WORKTREE, None)
+    assert worktree is not None
+    body = TaskCleanup(task_id=task.task_id, owner="alice", project_path=str(repo), worktree=worktree)
+    event = with_bodies(load_event("task-run-batch"), [body.model_dump_json()])
+    # When the worker receives it
+    response = worker.invoke(event)
+    # Then it is rejected, and the worktree is still there
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert cwd.is_dir()
