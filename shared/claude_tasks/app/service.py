@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import limits, paths
-from claude_tasks.core.errors import Forbidden, QueueUnavailable
+from claude_tasks.core.errors import Forbidden, QueueUnavailable, SessionNotFound
 from claude_tasks.core.offer import (
     check_session_defaults,
 )
@@ -119,8 +119,13 @@ class TaskService:
         """Delete the task, its interactions and transcript, and (through the worker, which reaches the project's
         files) its worktree. Raises `TaskNotFound`, `TaskStateConflict` while it runs."""
         task = self._store.tasks.delete(owner, task_id)
-        if task.worktree is not None:
-            self._queue.send_cleanup(task, self._store.sessions.get(owner, task.session_id).project_path)
+        if task.worktree is None:
+            return
+        try:
+            project_path = self._store.sessions.get(owner, task.session_id).project_path
+        except SessionNotFound:
+            return  # deleted meanwhile (its last task was this one): the worktree stays, its branch with it
+        self._queue.send_cleanup(task, project_path)
 
     def follow_up(self, owner: str, task_id: str, prompt: str) -> Task:
         """Queue `prompt` in the task's conversation; a finished task is queued and enqueued again.
