@@ -18,6 +18,7 @@ import contextlib
 import os
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from aws_lambda_powertools import Logger
@@ -36,6 +37,7 @@ from claude_agent_sdk import (
 )
 
 from claude_tasks.claude.agent import AgentRequest, AgentResult, Check, ConversationNotFound, Ending, Record
+from claude_tasks.claude.agent_env import bundled_cli, guard_worker, wrapper
 from claude_tasks.claude.api_key import ApiKeySource
 from claude_tasks.claude.base import FatalClaudeError, RetryableClaudeError
 from claude_tasks.claude.claude_code_steps import Steps
@@ -49,11 +51,6 @@ CHECK_EVERY_S = 2.0
 # After an interrupt, how long the agent gets to end its turn (and flush its transcript) before it is closed
 # (the SDK's close escalates to SIGKILL); `agent.STOP_GRACE_S` counts both.
 INTERRUPT_GRACE_S = 5.0
-# The only variables of the worker's environment the agent inherits; every other one is blanked
-# (the SDK always passes the parent's environment on), so no AWS credential or secret reaches a tool.
-INHERITED = frozenset(
-    {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME", "SHELL", "TERM"}
-)
 _NOT_FOUND = "No conversation found"
 _LIMITS = {"error_max_turns": "max_turns", "error_max_budget_usd": "max_budget_usd"}
 _RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
@@ -68,6 +65,8 @@ class ClaudeCodeBackend:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._key = ApiKeySource(settings, self.name)
+        self._cli = bundled_cli()
+        guard_worker()
 
     def run(self, request: AgentRequest, record: Record, check: Check) -> AgentResult:
         """See `AgentBackend.run`."""
@@ -78,8 +77,7 @@ class ClaudeCodeBackend:
 
     def _options(self, request: AgentRequest, config_dir: str, api_key: str) -> ClaudeAgentOptions:
         agent = request.options
-        env = {name: "" for name in os.environ if name not in INHERITED}
-        env |= {
+        env = {
             "ANTHROPIC_API_KEY": api_key,
             "CLAUDE_CONFIG_DIR": config_dir,
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
@@ -112,6 +110,8 @@ class ClaudeCodeBackend:
             max_budget_usd=request.max_budget_usd,
             # The project's own settings and CLAUDE.md apply; no user's or machine's settings do.
             setting_sources=["project"],
+            # Started through a wrapper that passes on only the allow-listed variables (agent_env.py).
+            cli_path=wrapper(self._cli, Path(config_dir)),
             env=env,
             stderr=lambda line: None,
         )
