@@ -15,6 +15,7 @@ from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Workspace, Worktree
 
 TASK = "0b7e6a52-1c1e-4d5c-9f3a-2f6d3c1e9a10"
+OWNER = "alice"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -71,25 +72,25 @@ def test_project_dir_is_the_real_directory_under_the_root(tmp_path: Path) -> Non
     (tmp_path / "root" / "link").symlink_to(tmp_path / "root" / "app")
     settings = Settings(project_root=str(tmp_path / "root"))
     # When / Then its real directory is returned
-    assert project_dir(str(tmp_path / "root" / "link"), settings) == (tmp_path / "root" / "app").resolve()
+    assert project_dir(str(tmp_path / "root" / "link"), settings, OWNER) == (tmp_path / "root" / "app").resolve()
 
 
 def test_a_missing_project_directory_is_refused_with_the_reason(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="project directory .*/gone does not exist: create it"):
-        project_dir(str(tmp_path / "gone"), Settings(project_root=None))
+        project_dir(str(tmp_path / "gone"), Settings(project_root=None), OWNER)
 
 
 def test_a_file_is_not_a_project_directory(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(WorkspaceError, match="is not a directory"):
-        project_dir(str(tmp_path / "file"), Settings(project_root=None))
+        project_dir(str(tmp_path / "file"), Settings(project_root=None), OWNER)
 
 
 def test_a_project_outside_the_root_is_refused(tmp_path: Path) -> None:
     (tmp_path / "root").mkdir()
     settings = Settings(project_root=str(tmp_path / "root"))
     with pytest.raises(WorkspaceError, match="project path is refused: project_path must be inside"):
-        project_dir(str(tmp_path), settings)
+        project_dir(str(tmp_path), settings, OWNER)
 
 
 def test_a_symlink_escaping_the_root_is_refused(tmp_path: Path) -> None:
@@ -100,7 +101,7 @@ def test_a_symlink_escaping_the_root_is_refused(tmp_path: Path) -> None:
     settings = Settings(project_root=str(tmp_path / "root"))
     # When / Then it is refused, naming where it leads
     with pytest.raises(WorkspaceError, match="resolves to .*/outside, outside PROJECT_ROOT"):
-        project_dir(str(tmp_path / "root" / "escape"), settings)
+        project_dir(str(tmp_path / "root" / "escape"), settings, OWNER)
 
 
 def test_a_worktree_task_gets_its_own_branch_with_head_s_files(repo: Path) -> None:
@@ -234,3 +235,34 @@ def test_a_tampered_record_is_not_reused(repo: Path) -> None:
 def test_a_task_id_that_cannot_name_a_branch_is_refused(repo: Path) -> None:
     with pytest.raises(WorkspaceError, match="cannot name a git branch"):
         prepare(repo, "../escape", Workspace.WORKTREE, None)
+
+
+def test_under_a_projects_mount_each_owner_has_a_directory_of_their_own(tmp_path: Path) -> None:
+    # Given the Claude Code worker's project storage, and two owners naming the same path
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    settings = Settings(projects_mount=str(mount))
+    # When each asks for it
+    alice, bob = project_dir("/work/app", settings, "alice"), project_dir("/work/app", settings, "bob")
+    # Then each gets (and has made) a directory under their own name
+    assert alice == (mount / "alice" / "work" / "app").resolve() and alice.is_dir()
+    assert bob == (mount / "bob" / "work" / "app").resolve() and bob.is_dir()
+
+
+@pytest.mark.parametrize("owner", ["../bob", "a/b", ".."])
+def test_under_a_projects_mount_no_owner_name_or_path_reaches_another_owners_files(tmp_path: Path, owner: str) -> None:
+    mount = tmp_path / "mnt"
+    (mount / "bob" / "secret").mkdir(parents=True)
+    settings = Settings(projects_mount=str(mount))
+    # An owner name with separators is escaped to one directory; `..` is refused
+    if owner == "..":
+        with pytest.raises(WorkspaceError):
+            project_dir("/x", settings, owner)
+        return
+    got = project_dir("/secret", settings, owner)
+    assert got.parent.parent == mount.resolve() and (mount / "bob" / "secret") != got
+    # A symlink inside the owner's directory pointing at another's is refused
+    (mount / "eve").mkdir()
+    (mount / "eve" / "door").symlink_to(mount / "bob")
+    with pytest.raises(WorkspaceError, match="outside the owner's projects"):
+        project_dir("/door/secret", settings, "eve")

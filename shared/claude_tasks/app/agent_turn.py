@@ -108,7 +108,7 @@ class AgentTurn:
     # 1. where --------------------------------------------------------------------------------
     def _where(self, task: Task) -> tuple[str, Worktree | None]:
         session = self.store.sessions.get(task.owner, task.session_id)
-        project = project_dir(session.project_path, self.settings)
+        project = project_dir(session.project_path, self.settings, task.owner)
         cwd, worktree = prepare(project, task.task_id, task.agent.workspace, task.worktree)
         return str(cwd), worktree
 
@@ -152,9 +152,8 @@ class AgentTurn:
         if source.worktree is not None:
             return source.worktree.path
         try:
-            return str(
-                project_dir(self.store.sessions.get(source.owner, source.session_id).project_path, self.settings)
-            )
+            project_path = self.store.sessions.get(source.owner, source.session_id).project_path
+            return str(project_dir(project_path, self.settings, source.owner))
         except (SessionNotFound, WorkspaceError):
             return None
 

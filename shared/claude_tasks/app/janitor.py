@@ -84,7 +84,7 @@ class Janitor:
             for task in self._store.tasks.stuck(queued_before, now_iso())
             if task.status is not TaskStatus.QUEUED or task.attempts == 0 or task.updated_at < released_before
         ]
-        return sum(1 for task in stuck if self._queue.send_run(task.task_id, task.session_id))
+        return sum(1 for task in stuck if self._queue.send_run(task))
 
 
 def publish(result: JanitorRun, metrics: Metrics) -> None:

@@ -20,7 +20,7 @@ from claude_tasks.app.delivery import MessageRejected
 from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
 from claude_tasks.core.limits import MAX_MODEL_CHARS, MAX_SYSTEM_BYTES, at_most_bytes
-from claude_tasks.core.offer import McpServers, StrictLimits, ToolRules
+from claude_tasks.core.offer import AGENT_BACKEND, McpServers, StrictLimits, ToolRules, effective_backend
 from claude_tasks.core.records import (
     AgentOptions,
     McpServer,
@@ -128,17 +128,26 @@ class TaskQueue:
         client: SQSClient = make_client("sqs", self._settings)
         return client
 
-    def send(self, message: Message) -> None:
-        """Send one message. Raises botocore's errors; see `send_run` for the forgiving form."""
-        self._sqs.send_message(QueueUrl=self._settings.task_queue_url, MessageBody=message.model_dump_json())
+    def send(self, message: Message, queue_url: str | None = None) -> None:
+        """Send one message (to the task queue unless `queue_url` says otherwise). Raises botocore's errors;
+        see `send_run` for the forgiving form."""
+        url = queue_url or self._settings.task_queue_url
+        self._sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json())
 
-    def send_run(self, task_id: str, session_id: str) -> bool:
-        """Ask the worker to run the task. Returns False (and logs) when the send failed:
+    def queue_for(self, backend: str | None) -> str:
+        """Where a task on `backend` (None: the deployment's default) runs: Claude Code tasks on their own
+        queue where the deployment has one (in AWS, its container worker's), every other task on the task queue."""
+        if self._settings.claude_code_queue_url and effective_backend(self._settings, backend) == AGENT_BACKEND:
+            return self._settings.claude_code_queue_url
+        return self._settings.task_queue_url
+
+    def send_run(self, task: Task) -> bool:
+        """Ask the worker that runs the task's backend to run it. Returns False (and logs) when the send failed:
         the task stays `queued`, and the janitor re-queues queued tasks nobody picked up."""
         try:
-            self.send(TaskRun(task_id=task_id, session_id=session_id))
+            self.send(TaskRun(task_id=task.task_id, session_id=task.session_id), self.queue_for(task.backend))
         except Exception:  # noqa: BLE001 - any send failure is recoverable by the janitor
-            logger.exception("could not enqueue task; the janitor will re-queue it", extra={"task_id": task_id})
+            logger.exception("could not enqueue task; the janitor will re-queue it", extra={"task_id": task.task_id})
             return False
         return True
 
@@ -149,7 +158,7 @@ class TaskQueue:
             return True
         message = TaskCleanup(task_id=task.task_id, owner=task.owner, project_path=project_path, worktree=task.worktree)
         try:
-            self.send(message)
+            self.send(message, self.queue_for(task.backend))  # the worker that reaches the project's files
         except Exception:  # noqa: BLE001 - a worktree left behind loses nothing
             logger.exception("could not ask for the worktree's removal", extra={"task_id": task.task_id})
             return False

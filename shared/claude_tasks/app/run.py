@@ -97,6 +97,12 @@ class TaskExecutor:
             return self._clean_up(message)
         if isinstance(message, TaskCreate):
             task = self._create(message)
+            if self._queue.queue_for(task.backend) != self.settings.task_queue_url:
+                # Not this worker's to run (a claude-code task, which its own worker runs in AWS): hand it over;
+                # should the send fail, the janitor re-queues the queued task to the right queue.
+                self._queue.send_run(task)
+                logger.info("handed to the worker that runs its backend", extra={"backend": task.backend})
+                return Outcome.HANDED_OFF
             return self.run(task.task_id, task.session_id, delivery)
         return self.run(message.task_id, message.session_id, delivery)
 
@@ -132,7 +138,7 @@ class TaskExecutor:
         else:
             raise MessageRejected(f"task.cleanup: task {message.task_id} still exists; delete it first")
         try:
-            project = project_dir(message.project_path, self.settings)
+            project = project_dir(message.project_path, self.settings, message.owner)
         except WorkspaceError as gone:
             logger.info("no project to clean up", extra={"reason": str(gone)})
             return Outcome.SKIPPED
@@ -251,7 +257,7 @@ class TaskExecutor:
         # Too little time for another Claude call: queue the rest for a fresh invocation
         # (if the send fails, the janitor re-queues the queued task).
         self.store.runs.release(task, lease, count_attempt=count_attempt)
-        self._queue.send_run(task.task_id, task.session_id)
+        self._queue.send_run(task)
         logger.info("too little time left for another turn: handed off", extra={"pending": len(task.pending_prompts)})
         return Outcome.HANDED_OFF
 

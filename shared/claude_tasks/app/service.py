@@ -191,7 +191,7 @@ class TaskService:
 
     def _enqueue(self, task: Task) -> None:
         """Send the task's run. Raises `QueueUnavailable` when the send failed after botocore's retries."""
-        if not self._queue.send_run(task.task_id, task.session_id):
+        if not self._queue.send_run(task):
             metrics.add_metric(name="EnqueueFailed", unit=MetricUnit.Count, value=1)
             # Not a silent success: the caller learns the run is not on its way, and how to put it there.
             raise QueueUnavailable(

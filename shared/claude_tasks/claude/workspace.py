@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from claude_tasks.claude.base import FatalClaudeError
 from claude_tasks.core.paths import InvalidProjectPath, confine
@@ -54,13 +55,18 @@ class _Repository:
     head: str
 
 
-def project_dir(project_path: str, settings: Settings) -> Path:
-    """The real directory of a session's `project_path`, symlinks resolved.
+def project_dir(project_path: str, settings: Settings, owner: str) -> Path:
+    """The real directory of `owner`'s session's `project_path`, symlinks resolved.
 
-    With `settings.project_root` set it must lie under that root, also once symlinks
-    are followed. Raises `WorkspaceError` when the path is unsafe, escapes the root,
-    does not exist or is not a directory.
+    With `settings.projects_mount` set (the Claude Code worker in AWS), the project is
+    `<mount>/<owner>/<project_path>`, made on first use, and must stay inside the owner's
+    directory once symlinks are followed: no owner reaches another's files, whatever path
+    they send. Otherwise it is the path itself; with `settings.project_root` set it must lie
+    under that root, also once symlinks are followed. Raises `WorkspaceError` when the path
+    is unsafe, escapes, does not exist or is not a directory.
     """
+    if settings.projects_mount:
+        return _mounted(project_path, Path(settings.projects_mount), owner)
     root = settings.project_root
     try:
         normal = confine(project_path, root)
@@ -81,6 +87,21 @@ def project_dir(project_path: str, settings: Settings) -> Path:
         )
     if not real.is_dir():
         raise WorkspaceError(f"the session's project path {normal} is not a directory: open the session for one")
+    return real
+
+
+def _mounted(project_path: str, mount: Path, owner: str) -> Path:
+    if owner in ("", ".", "..") or not mount.is_dir():
+        raise WorkspaceError(f"no project storage for owner {owner!r} at {mount}: is the file system mounted?")
+    home = (mount / quote(owner, safe="")).resolve()
+    try:
+        relative = confine(project_path, None).lstrip("/")
+    except InvalidProjectPath as error:
+        raise WorkspaceError(f"the session's project path is refused: {error}") from error
+    real = (home / relative).resolve()
+    if not real.is_relative_to(home):
+        raise WorkspaceError(f"the session's project path {project_path} leads outside the owner's projects")
+    real.mkdir(parents=True, exist_ok=True)
     return real
 
 

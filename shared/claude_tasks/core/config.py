@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     transcripts_table: str = Field("claude-tasks-transcripts", validation_alias="TRANSCRIPTS_TABLE")
     task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
     dlq_url: str = Field("", validation_alias="DLQ_URL")
+    # Where claude-code tasks run, when not on the task queue (in AWS, the container worker's own queue).
+    # The worker whose TASK_QUEUE_URL is this queue runs them; any other hands them over to it.
+    claude_code_queue_url: str = Field("", validation_alias="CLAUDE_CODE_QUEUE_URL")
     content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")
 
     # DynamoDB client timeouts: PynamoDB's own defaults (15 s connect, 30 s read)
@@ -78,6 +81,9 @@ class Settings(BaseSettings):
 
     max_prompt_chars: int = Field(100_000, validation_alias="MAX_PROMPT_CHARS")
     project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
+    # Where the Claude Code worker finds projects (in AWS, its EFS mount): a session's project is then
+    # `<mount>/<owner>/<project_path>`, so no owner reaches another's files. Unset: the path as it is.
+    projects_mount: str | None = Field(None, validation_alias="PROJECTS_MOUNT")
     admin_principals: str = Field("", validation_alias="ADMIN_PRINCIPALS")
     orphan_retention_hours: float = Field(24.0, validation_alias="ORPHAN_RETENTION_HOURS")
     requeue_after_s: int = Field(300, validation_alias="REQUEUE_AFTER_S")
@@ -91,7 +97,9 @@ class Settings(BaseSettings):
     audit_page_size: int = Field(0, ge=0, validation_alias="AUDIT_PAGE_SIZE")
     report_interval_s: float = Field(0.0, ge=0, validation_alias="REPORT_INTERVAL_S")
 
-    @field_validator("aws_endpoint_url", "anthropic_base_url", "project_root", "allowed_models", mode="before")
+    @field_validator(
+        "aws_endpoint_url", "anthropic_base_url", "project_root", "projects_mount", "allowed_models", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # CloudFormation cannot omit a variable conditionally; an empty parameter means "not set".

@@ -52,7 +52,10 @@ def test_a_task_whose_run_died_too_often_is_failed_without_calling_claude(
     assert claude.requests == []
     after = store.tasks.load(task.task_id)
     assert after.status is TaskStatus.FAILED and after.lease_id is None
-    assert after.error == "the run did not finish 5 times (worker timeout, crash or retryable error)"
+    assert after.error == (
+        "the run did not finish 5 times (worker timeout, crash, retryable error, or a "
+        "Claude Code run stopped at its deadline without a step)"
+    )
     assert [(t.role, t.content) for t in store.interactions.all(task.task_id)] == [(Role.ERROR, after.error)]
 
 
