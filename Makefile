@@ -83,7 +83,7 @@ lint-format: $(VENV_STAMP)
 # `app` module: check them one at a time so the three `app`s never clash.
 lint-mypy: $(VENV_STAMP)
 	$(BIN)/mypy shared/claude_tasks devtools/claude_tasks_dev
-	rc=0; for fn in functions/*/; do MYPYPATH="$$fn" $(BIN)/mypy "$$fn" || rc=1; done; exit $$rc
+	rc=0; for fn in $(dir $(wildcard functions/*/app.py)); do MYPYPATH="$$fn" $(BIN)/mypy "$$fn" || rc=1; done; exit $$rc
 
 # The layers of pyproject.toml's [tool.importlinter]: a store module importing the application fails here.
 lint-imports: $(VENV_STAMP)

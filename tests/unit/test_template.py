@@ -29,10 +29,14 @@ SCOPED_POLICY_TEMPLATES = {
     "S3CrudPolicy",
     "AWSSecretsManagerGetSecretValuePolicy",
 }
-# Actions IAM cannot grant on anything narrower than "*".
+# Actions IAM cannot grant on anything narrower than "*", and those Lambda checks on "*" for a VPC function.
 WITHOUT_RESOURCE_LEVEL = {
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
