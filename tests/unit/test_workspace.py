@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,21 +12,12 @@ import pytest
 from claude_tasks.claude.workspace import WorkspaceError, prepare, project_dir, remove
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Workspace, Worktree
+from tests.support.git import git
 
 TASK = "0b7e6a52-1c1e-4d5c-9f3a-2f6d3c1e9a10"
 OWNER = "alice"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - a test's own git calls
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-C", str(cwd), *args],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from claude_tasks.core.records import AgentOptions, NewTask, Session, Task
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.anthropic_stub import AnthropicStub
+from tests.support.git import git
 from tests.support.worker import Worker, loaded_worker
 
 pytest.importorskip("claude_agent_sdk", reason="Claude Code tests need the `claude-code` extra")
@@ -77,13 +77,6 @@ def git_project(project: Path) -> Path:
     for args in (["init", "-q", "-b", "main"], ["add", "README.md"], ["commit", "-q", "-m", "A project"]):
         git(project, *args)
     return project
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in `cwd` under a fixed identity; returns its output (raises if it fails)."""
-    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-C", str(cwd), *args]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603 - fixed program, no shell
-    return done.stdout
 
 
 class AgentClock:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from claude_tasks.core.records import AgentOptions, Task, TaskStatus, Workspace, Worktree
 from claude_tasks.store import Store
-from tests.integration.claude_code.conftest import MakeTask, git
+from tests.integration.claude_code.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply, ToolUse
+from tests.support.git import git
 from tests.support.worker import Worker, load_event, retarget
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,20 +18,11 @@ from claude_tasks.store import Store
 from claude_tasks.store.models import ClaudeSessionClaim
 from claude_tasks.store.runs import Lease, TurnRecord
 from tests.conftest import SessionFactory
+from tests.support.git import git
 from tests.support.turns import record_turn
 from tests.support.worker import Worker, load_event, loaded_worker, with_bodies
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - the test's own git calls
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", "-C", str(cwd), *args],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture
@@ -41,10 +31,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     project = tmp_path / "repo"
     project.mkdir()
-    _git(project, "init", "-q")
+    git(project, "init", "-q")
     (project / "README.md").write_text("hello\n")
-    _git(project, "add", "README.md")
-    _git(project, "commit", "-q", "-m", "first")
+    git(project, "add", "README.md")
+    git(project, "commit", "-q", "-m", "first")
     return project
 
 
@@ -102,15 +92,15 @@ def test_a_cleanup_message_removes_the_worktree_and_keeps_the_branch(worker: Wor
     cwd, worktree = prepare(repo, task_id, Workspace.WORKTREE, None)
     assert worktree is not None
     (cwd / "out.txt").write_text("work\n")
-    _git(cwd, "add", "out.txt")
-    _git(cwd, "commit", "-q", "-m", "the task's work")
+    git(cwd, "add", "out.txt")
+    git(cwd, "commit", "-q", "-m", "the task's work")
     # When the worker receives the cleanup the API sends after deleting the task
     body = TaskCleanup(task_id=task_id, owner="alice", project_path=str(repo), worktree=worktree)
     response = worker.invoke(with_bodies(load_event("task-run-batch"), [body.model_dump_json()]))
     # Then the record is acknowledged, the worktree is gone, and its branch keeps the commit
     assert response == {"batchItemFailures": []}
     assert not Path(worktree.path).exists()
-    assert _git(repo, "log", "-1", "--format=%s", worktree.branch) == "the task's work"
+    assert git(repo, "log", "-1", "--format=%s", worktree.branch) == "the task's work"
 
 
 def test_a_cleanup_naming_a_path_outside_the_worktrees_is_refused_and_removes_nothing(
