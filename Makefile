@@ -1,4 +1,4 @@
-# Claude Task Server: make dev · make test · make lint · make build · make bench
+# Claude Task Server: make dev · make test · make lint · make build · make deploy · make bench
 # Works on a fresh machine with python3 and make; everything else is installed here.
 
 SHELL := bash
@@ -21,7 +21,7 @@ SAM_STAMP := $(SAM_VENV)/.stamp
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(SAM_VENV)/bin/sam
 
-.PHONY: help venv tools dev test test-py313 lint lint-ruff lint-format lint-mypy lint-imports lint-template lint-checkov build bench clean distclean
+.PHONY: help venv tools dev test test-py313 lint lint-ruff lint-format lint-mypy lint-imports lint-template lint-checkov build deploy bench clean distclean
 
 help:
 	@echo "make dev      run the whole service locally (http://127.0.0.1:3000); flags: make dev DEV_ARGS=\"--api-port 3001\""
@@ -29,6 +29,7 @@ help:
 	@echo "make test-py313  the same tests on Python 3.13 (the Lambda runtime)"
 	@echo "make lint     ruff, mypy, import contracts, cfn-lint, sam validate --lint and checkov"
 	@echo "make build    sam build (no Docker) into .aws-sam/build"
+	@echo "make deploy   make build, then sam deploy: --guided the first time (writes samconfig.toml), then with it"
 	@echo "make bench    cold-start and throughput benchmarks"
 	@echo "make clean    remove build output and caches (distclean: also the venvs)"
 
@@ -119,6 +120,19 @@ build: $(SAM_STAMP) $(VENV_STAMP)
 		echo "make build: so .aws-sam/build cannot be deployed; the image's files are assembled and checked instead."; \
 		$(SAM) build $$(for id in $$images; do echo "--exclude $$id"; done); \
 		$(BIN)/python -m claude_tasks_dev.image; \
+	fi
+
+# Needs AWS credentials; neither `make test` nor CI runs it. The first deploy is guided: --resolve-s3 (SAM's
+# artifact bucket) and --resolve-image-repos (an ECR repository for the Claude Code image) are its defaults, and
+# --guided saves the answers, these included, to samconfig.toml (git-ignored), which every later `sam deploy` reads.
+# EnableClaudeCode=true needs the image, which only a build with Docker makes: `make build` says when it skipped it.
+# Extra flags: `make deploy DEPLOY_ARGS="--parameter-overrides AlarmEmail=ops@example.com"`.
+DEPLOY_ARGS ?=
+deploy: build
+	@if [ -f samconfig.toml ]; then \
+		$(SAM) deploy $(DEPLOY_ARGS); \
+	else \
+		$(SAM) deploy --guided --resolve-s3 --resolve-image-repos --capabilities CAPABILITY_IAM $(DEPLOY_ARGS); \
 	fi
 
 bench: $(VENV_STAMP)

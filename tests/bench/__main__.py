@@ -18,8 +18,11 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 
 SECTIONS = {
     "DynamoDB round trips and capacity per repository operation": "tests.bench.dynamodb_ops",
+    "Round trips per API operation and per task run, against the design's minimum": "tests.bench.round_trips",
     "Handler import time (cold start)": "tests.bench.imports",
+    "Warm time per request through the API handler, against the same calls with raw boto3": "tests.bench.warm_requests",
     "Worker batch wall time (Claude stub: 1 s per call)": "tests.bench.worker_batch",
+    "Tasks per second and memory through the local stack (offline model)": "tests.bench.local_stack_rate",
     "One Claude Code turn against one anthropic turn (stub), and the CLI's peak memory": "tests.bench.claude_code_turn",
 }
 
