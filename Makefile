@@ -117,7 +117,7 @@ build: $(SAM_STAMP) $(VENV_STAMP)
 	else \
 		images="$$($(BIN)/python -m claude_tasks_dev.image --image-functions | xargs)"; \
 		echo "make build: SKIPPED the container image ($$images): no Docker engine answers 'docker info'."; \
-		echo "make build: so .aws-sam/build cannot be deployed; the image's files are assembled and checked instead."; \
+		echo "make build: .aws-sam/build has no image: deploy it only with EnableClaudeCode=false (see docs/deploy.md); the image's files are assembled and checked instead."; \
 		$(SAM) build $$(for id in $$images; do echo "--exclude $$id"; done); \
 		$(BIN)/python -m claude_tasks_dev.image; \
 	fi
