@@ -120,6 +120,21 @@ def test_wait_exits_4_when_the_task_failed_and_5_when_time_runs_out(
     assert main(["--api-url", api, "--token", "bob", "run", "s-1", "hi", "--wait", "--wait-timeout", "0"]) == 5
 
 
+def test_wait_with_quiet_prints_only_the_task_id_once_it_ended(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a task that succeeds
+    done = {"task_id": "t-2", "status": "succeeded", "interaction_count": 2}
+    Canned.routes[("POST", "/sessions/s-1/tasks")] = (202, {**done, "status": "queued"})
+    Canned.routes[("GET", "/tasks/t-2")] = (200, done)
+    # When it is run with --wait -q, as `TID=$(claude-tasks run … --wait -q)` does
+    code = main(["--api-url", api, "--token", "bob", "run", "s-1", "hi", "--wait", "-q"])
+    # Then stdout is the id alone, after the wait, and the status says it succeeded
+    assert (code, capsys.readouterr().out) == (0, "t-2\n")
+    # And a task that ended otherwise still prints its id, with status 4
+    Canned.routes[("GET", "/tasks/t-2")] = (200, {**done, "status": "failed", "error": "no"})
+    assert main(["--api-url", api, "--token", "bob", "run", "s-1", "hi", "--wait", "-q"]) == 4
+    assert capsys.readouterr().out == "t-2\n"
+
+
 def test_audit_prints_the_table_and_exits_4_on_violations(api: str, capsys: pytest.CaptureFixture[str]) -> None:
     violation = {"kind": "orphaned_task", "subject": "t-9", "detail": "its session s-9 does not exist"}
     Canned.routes[("GET", "/admin/consistency")] = (200, {**REPORT, "violations": [violation]})

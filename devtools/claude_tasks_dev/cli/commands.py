@@ -10,7 +10,7 @@ from claude_tasks_dev.cli import output, turns
 from claude_tasks_dev.cli.agent import read_mcp_config, task_options
 from claude_tasks_dev.cli.client import EXIT_OK, segment
 from claude_tasks_dev.cli.context import Context
-from claude_tasks_dev.cli.wait import wait_and_report
+from claude_tasks_dev.cli.wait import outcome, wait_and_report, wait_for
 
 SESSION_FIELDS = ("session_id", "name", "project_path", "status", "task_count", "owner", "created_at", "updated_at")
 TASK_FIELDS = (
@@ -86,6 +86,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     asked["system"] = args.system
     body = {k: v for k, v in asked.items() if v is not None} | task_options(args)
     task = ctx.client.call("POST", f"/sessions/{segment(args.session_id)}/tasks", body)
+    if args.wait and args.quiet and not ctx.json:
+        # `TID=$(claude-tasks run … --wait -q)`: only the id on stdout, once the task ended (exit status as --wait).
+        ended = wait_for(ctx, task["task_id"], args.wait_timeout)
+        print(task["task_id"], file=ctx.out)
+        return outcome(ctx, ended)
     if args.wait:
         return wait_and_report(ctx, task["task_id"], 0, args.wait_timeout)
     _created(ctx, args, task, "task_id", _task)

@@ -58,7 +58,12 @@ def wait_and_report(ctx: Context, task_id: str, after_seq: int, timeout_s: float
     else:
         replies = [t for t in listed if t.get("role") != "user"]
         print(turns.conversation(replies, dim=ctx.color) if replies else "(no reply recorded)", file=ctx.out)
+    return outcome(ctx, task)
+
+
+def outcome(ctx: Context, task: dict[str, Any]) -> int:
+    """The exit status for an ended task: 0 when it succeeded, 4 otherwise (its error on stderr)."""
     if task.get("status") == "succeeded":
         return EXIT_OK
-    ctx.note(f"task {task_id} ended {task.get('status')}" + (f": {task['error']}" if task.get("error") else ""))
+    ctx.note(f"task {task['task_id']} ended {task.get('status')}" + (f": {task['error']}" if task.get("error") else ""))
     return EXIT_OUTCOME
