@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from cfnlint.decode import decode
 from moto import mock_aws
 
 from claude_tasks.core.config import Settings
@@ -21,3 +24,12 @@ def settings() -> Iterator[Settings]:
 @pytest.fixture
 def store(settings: Settings) -> Store:
     return Store(settings)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    """template.yaml as written (cfn-lint's decoder keeps !Ref, !Sub and !If as data)."""
+    decoded, problems = decode(str(Path(__file__).resolve().parents[2] / "template.yaml"))
+    assert not problems, problems
+    assert decoded is not None
+    return dict(decoded)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode
 
 from claude_tasks.core.config import Settings
 
@@ -58,14 +57,6 @@ API_ROUTES = {
     ("GET", "/admin/consistency"),
     ("GET", "/openapi.json"),
 }
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    decoded, problems = decode(str(TEMPLATE))
-    assert not problems, problems
-    assert decoded is not None
-    return dict(decoded)
 
 
 def _resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode
 
 from claude_tasks.core.config import Settings
 from tests.unit.test_template import (
@@ -28,14 +27,6 @@ WORKER = "ClaudeCodeWorkerFunction"
 ROLE = "ClaudeCodeWorkerRole"
 # Read by botocore and the Claude Code CLI, not by the service's settings.
 READ_BY_LIBRARIES = {"HTTPS_PROXY", "NO_PROXY"}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    decoded, problems = decode(str(TEMPLATE))
-    assert not problems, problems
-    assert decoded is not None
-    return dict(decoded)
 
 
 def _implies_enabled(template: dict[str, Any], name: str) -> bool:

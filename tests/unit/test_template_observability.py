@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode
 
 from claude_tasks.app.delivery import Outcome, RecordFailed
 from claude_tasks.app.janitor import JanitorRun, publish
@@ -40,14 +39,6 @@ class RecordingMetrics:
 
     def add_metric(self, name: str, unit: Any, value: float) -> None:
         self.names.add(name)
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    decoded, problems = decode(str(TEMPLATE))
-    assert not problems, problems
-    assert decoded is not None
-    return dict(decoded)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.anthropic_stub import AnthropicStub
 from tests.support.git import git
-from tests.support.worker import Worker, loaded_worker
+from tests.support.worker import Worker, load_event, loaded_worker, retarget
 
 pytest.importorskip("claude_agent_sdk", reason="Claude Code tests need the `claude-code` extra")
 
@@ -152,3 +152,8 @@ def queued_runs(settings: Settings) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
     received = sqs.receive_message(QueueUrl=settings.task_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
     return [json.loads(message["Body"]) for message in received.get("Messages", [])]
+
+
+def run_task(worker: Worker, task: Task) -> None:
+    """One delivery of the task's run through the worker handler, acknowledged."""
+    assert worker.invoke(retarget(load_event("task-run-batch"), [task])) == {"batchItemFailures": []}

@@ -11,17 +11,13 @@ import json
 import boto3
 
 from claude_tasks.claude import clear_backends
-from claude_tasks.core.records import Role, Task, TaskStatus
+from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.models import TranscriptItem
 from claude_tasks.store.transcript_layout import partition, stream_of
-from tests.integration.claude_code.conftest import MakeTask
+from tests.integration.claude_code.conftest import MakeTask, run_task
 from tests.support.anthropic_stub import AnthropicStub, Reply
-from tests.support.worker import Worker, load_event, retarget
-
-
-def _run(worker: Worker, task: Task) -> None:
-    assert worker.invoke(retarget(load_event("task-run-batch"), [task])) == {"batchItemFailures": []}
+from tests.support.worker import Worker
 
 
 def test_a_follow_up_resumes_the_conversation_under_the_task_s_claude_session_id(
@@ -30,11 +26,11 @@ def test_a_follow_up_resumes_the_conversation_under_the_task_s_claude_session_id
     # Given a task Claude Code answered once
     stub.script(Reply(text="First answer."), Reply(text="Second answer."))
     task = make_task("First question?")
-    _run(worker, task)
+    run_task(worker, task)
     first = store.tasks.load(task.task_id)
     # When the caller follows up and the worker runs it
     store.transitions.follow_up(task.owner, task.task_id, "Second question?")
-    _run(worker, task)
+    run_task(worker, task)
     # Then the task succeeded, the follow-up recorded as its own user turn
     done = store.tasks.load(task.task_id)
     assert (done.status, done.pending_prompts, done.turns) == (TaskStatus.SUCCEEDED, [], 2)
@@ -60,7 +56,7 @@ def test_a_run_keeps_its_transcript_in_the_transcripts_table(
     stub.script(Reply(text="Noted."))
     task = make_task("Remember the word pelican.")
     # When Claude Code runs it
-    _run(worker, task)
+    run_task(worker, task)
     # Then the conversation is in the Transcripts table, under the owner and the task's Claude session id
     claude_session_id = store.tasks.load(task.task_id).claude_session_id
     assert claude_session_id is not None
@@ -78,14 +74,14 @@ def test_a_follow_up_whose_run_failed_before_claude_code_saw_it_is_asked_again_o
     # Given a finished task, and a follow-up whose run failed as it started (no usable API key)
     task = make_task("First question.")
     stub.script(Reply(text="First answer."))
-    _run(worker, task)
+    run_task(worker, task)
     secrets = boto3.client(
         "secretsmanager", region_name=worker.settings.region, endpoint_url=worker.settings.aws_endpoint_url
     )
     secrets.put_secret_value(SecretId=worker.settings.anthropic_secret_id, SecretString="not-set")
     clear_backends()  # a fresh container's backend: the key is read again, not taken from the cache
     store.transitions.follow_up(task.owner, task.task_id, "The follow-up nobody answered.")
-    _run(worker, task)
+    run_task(worker, task)
     assert store.tasks.load(task.task_id).status is TaskStatus.FAILED
     requests = len(stub.requests)
     # When the key is back and the task is retried
@@ -93,7 +89,7 @@ def test_a_follow_up_whose_run_failed_before_claude_code_saw_it_is_asked_again_o
     clear_backends()
     store.transitions.retry(task.owner, task.task_id)
     stub.script(Reply(text="The follow-up's answer."))
-    _run(worker, task)
+    run_task(worker, task)
     # Then the continued run asked Claude the follow-up itself, in the same conversation, and it succeeded
     done = store.tasks.load(task.task_id)
     assert done.status is TaskStatus.SUCCEEDED

@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from claude_tasks.core.records import AgentOptions, Role, Task, TaskStatus, Workspace
+from claude_tasks.core.records import AgentOptions, Role, TaskStatus, Workspace
 from claude_tasks.store import Store
-from tests.integration.claude_code.conftest import MakeTask
+from tests.integration.claude_code.conftest import MakeTask, run_task
 from tests.support.anthropic_stub import AnthropicStub, Reply
-from tests.support.worker import Worker, load_event, retarget
-
-
-def _run(worker: Worker, task: Task) -> None:
-    assert worker.invoke(retarget(load_event("task-run-batch"), [task])) == {"batchItemFailures": []}
+from tests.support.worker import Worker
 
 
 def test_a_fork_resumes_its_source_s_history_under_a_new_id_and_the_source_keeps_its_own(
@@ -22,12 +18,12 @@ def test_a_fork_resumes_its_source_s_history_under_a_new_id_and_the_source_keeps
     # Given a finished task
     stub.script(Reply(text="The source's answer."), Reply(text="The fork's answer."), Reply(text="The source again."))
     source = make_task("Where do we start?")
-    _run(worker, source)
+    run_task(worker, source)
     source_id = store.tasks.load(source.task_id).claude_session_id
     # When it is forked with a prompt and the fork runs
     fork, enqueue = store.forks.fork(source.owner, source.task_id, "And in the fork?", None, "fork-1")
     assert enqueue
-    _run(worker, fork)
+    run_task(worker, fork)
     # Then the fork succeeded under a new Claude session id, which its request carried
     forked = store.tasks.load(fork.task_id)
     assert forked.status is TaskStatus.SUCCEEDED
@@ -43,7 +39,7 @@ def test_a_fork_resumes_its_source_s_history_under_a_new_id_and_the_source_keeps
     ]
     # When the source is followed up afterwards
     store.transitions.follow_up(source.owner, source.task_id, "Back in the source?")
-    _run(worker, source)
+    run_task(worker, source)
     # Then it resumed its own conversation under its own id, which knows nothing of the fork
     again = store.tasks.load(source.task_id)
     assert (again.status, again.claude_session_id) == (TaskStatus.SUCCEEDED, source_id)
@@ -60,10 +56,10 @@ def test_a_fork_in_its_own_worktree_resumes_the_source_conversation_rather_than_
     # Given a finished task that worked in its own worktree of a git project
     stub.script(Reply(text="The source's answer."), Reply(text="The fork's answer."))
     source = make_task("Where do we start?", agent=AgentOptions(workspace=Workspace.WORKTREE))
-    _run(worker, source)
+    run_task(worker, source)
     # When it is forked (the fork gets a worktree of its own, so Claude Code works in another directory)
     fork, _ = store.forks.fork(source.owner, source.task_id, "And in the fork?", None, "fork-wt")
-    _run(worker, fork)
+    run_task(worker, fork)
     # Then the fork resumed the source's conversation: its request held the source's history, under its own
     # id, and no system turn says a conversation was lost
     forked = store.tasks.load(fork.task_id)
@@ -81,11 +77,11 @@ def test_a_fork_whose_source_is_gone_starts_from_its_copied_turns(
     # Given a fork of a finished task, and the source deleted before the fork ran
     stub.script(Reply(text="The source's answer."), Reply(text="The fork's answer."))
     source = make_task("Where do we start?")
-    _run(worker, source)
+    run_task(worker, source)
     fork, _ = store.forks.fork(source.owner, source.task_id, "And in the fork?", None, "fork-gone")
     store.tasks.delete(source.owner, source.task_id)
     # When the fork runs
-    _run(worker, fork)
+    run_task(worker, fork)
     # Then its first request was seeded with the copied turns, then its prompt, and it succeeded
     assert store.tasks.load(fork.task_id).status is TaskStatus.SUCCEEDED
     first = json.dumps(stub.requests[-1].body["messages"])
