@@ -1,4 +1,5 @@
-"""Tasks: create and list in a session; read, change, delete; follow up, cancel, retry, fork; read the turns."""
+"""Tasks: create and list in a session; list the caller's across sessions; read, change, delete; follow up,
+cancel, retry, fork; read the turns."""
 
 from __future__ import annotations
 
@@ -65,6 +66,24 @@ def list_tasks(
 ) -> TaskPage:
     wanted = TaskStatus(status) if status else None
     return TaskPage.of(service.tasks(owner, str(session_id), wanted, limit, cursor))
+
+
+@router.get(
+    "/tasks",
+    operation_id="listMyTasks",
+    summary="The caller's tasks across all their sessions, newest first, optionally in one status",
+    tags=TAGS,
+    responses=documented(200, "One page of tasks.", 400),
+)
+def list_my_tasks(
+    owner: Owner,
+    service: Service,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    status: Annotated[PublicTaskStatus | None, Query(description="Only tasks in this status.")] = None,
+) -> TaskPage:
+    wanted = TaskStatus(status) if status else None
+    return TaskPage.of(service.my_tasks(owner, wanted, limit, cursor))
 
 
 @router.get(
