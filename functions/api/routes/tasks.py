@@ -1,5 +1,5 @@
 """Tasks: create and list in a session; list the caller's across sessions; read, change, delete; follow up,
-cancel, retry, fork; read the turns."""
+cancel, retry, fork; read the interactions."""
 
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ def fork_task(
 @router.get(
     "/tasks/<task_id>/interactions",
     operation_id="listInteractions",
-    summary="A task's turns in seq order; poll with after_seq for new ones",
+    summary="A task's interactions in seq order; poll with after_seq for new ones",
     tags=TAGS,
     responses=documented(200, "One page of interactions.", 400, 404),
 )
@@ -186,6 +186,6 @@ def list_interactions(
     limit: Limit = 50,
     cursor: Cursor = None,
     # Bounded: DynamoDB numbers hold at most 38 digits, and no task has 2^31 turns.
-    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1, description="Only turns with a greater seq.")] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1, description="Only interactions with a greater seq.")] = 0,
 ) -> InteractionPage:
     return InteractionPage.of(service.interactions(owner, str(task_id), after_seq, limit, cursor))
