@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from claude_tasks_dev.cli import main
-from tests.e2e.local_stack import RunningStack, wait_until
+from claude_tasks_dev.cli.client import ApiClient
+from tests.e2e.local_stack import RunningStack, start_stack, wait_until
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -171,3 +177,53 @@ def test_fork_and_edit(cli: Cli) -> None:
 def test_a_refused_token_says_whose_it_was_and_where_it_came_from(cli: Cli) -> None:
     code, _, err = cli("sessions", "list", token="not a name")
     assert code == 1 and "HTTP 401" in err and "principal 'not a name' (from --token)" in err
+
+
+def test_ctrl_c_leaves_the_task_running_and_a_crashed_stack_is_named(tmp_path: Path) -> None:
+    # Given a stack of its own whose worker takes nothing (it polls the queue once an hour)
+    own = start_stack(tmp_path / "idle", "--no-persist", "--poll-interval", "3600", "--janitor-interval", "0")
+    try:
+        api = own.api("watcher")
+        session_id = api.call("POST", "/sessions", {"project_path": "/work/cli"})["session_id"]
+        task_id = _still_queued(api, session_id)
+        # When `claude-tasks watch` follows it, in a process of its own, and gets Ctrl-C (SIGINT)
+        err_file = tmp_path / "watch.err"
+        with err_file.open("wb") as err:
+            watcher = subprocess.Popen(  # noqa: S603 - this interpreter, our CLI, fixed arguments
+                [sys.executable, "-c", CLI, "--stack-file", str(own.stack_file), "--token", "watcher",
+                 "watch", task_id],
+                stdout=subprocess.DEVNULL, stderr=err,
+            )  # fmt: skip
+            wait_until(lambda: f"task {task_id}: queued" in err_file.read_text(), 20, "watch to show the task")
+            watcher.send_signal(signal.SIGINT)
+            code = watcher.wait(20)
+        # Then it exits 130, saying the task keeps running and how to watch it again; and the task is queued still
+        said = err_file.read_text()
+        assert code == 130, said
+        assert f"task {task_id} keeps running" in said and f"claude-tasks watch {task_id}" in said
+        assert api.call("GET", f"/tasks/{task_id}")["status"] == "queued"
+    finally:
+        # And when the stack crashes (SIGKILL: it leaves its stack.json behind) ...
+        own.process.kill()
+        own.process.wait(20)
+    # ... the CLI says the local stack is not running, which stack file named it, and how to start it
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", CLI, "--stack-file", str(own.stack_file), "sessions", "list"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert "local stack is not running" in result.stderr and str(own.stack_file) in result.stderr
+    assert "make dev" in result.stderr
+
+
+CLI = "import sys; from claude_tasks_dev.cli import main; sys.exit(main())"
+
+
+def _still_queued(api: ApiClient, session_id: str) -> str:
+    """A task nobody runs. The worker's one poll may come just after the stack started: then make another."""
+    for _ in range(3):
+        task_id = str(api.call("POST", f"/sessions/{session_id}/tasks", {"prompt": "Wait for me"})["task_id"])
+        time.sleep(0.5)
+        if api.call("GET", f"/tasks/{task_id}")["status"] == "queued":
+            return task_id
+    pytest.fail("the idle stack's worker kept running tasks")
