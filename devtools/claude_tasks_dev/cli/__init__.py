@@ -33,7 +33,9 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
     parser.add_argument("--api-url", default=default(None), help="a deployed API (env CLAUDE_TASKS_API_URL)")
     parser.add_argument(
-        "--token", default=default(None), help="bearer token (env CLAUDE_TASKS_TOKEN); locally a principal's name"
+        "--token",
+        default=default(None),
+        help="bearer token (env CLAUDE_TASKS_TOKEN); locally a principal's name, default $USER",
     )
     parser.add_argument("--stack-file", default=default(None), help="the local stack's stack.json")
     parser.add_argument("--json", action="store_true", default=default(False), help="print JSON for scripts")
@@ -101,6 +103,13 @@ def _task_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     follow = _add(top, "watch", watch.watch, "follow a task: its interactions as they arrive, until it ends")
     follow.add_argument("task_id")
     follow.add_argument("--after-seq", type=int, default=0, help="only interactions after this seq (default: all)")
+    listed = _add(top, "interactions", commands.interactions, "a task's interactions, in order")
+    listed.add_argument("task_id")
+    listed.add_argument("--after-seq", type=int, default=0, help="only interactions after this seq")
+    _list_options(listed, default=1000)
+
+
+def _tasks_group(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = top.add_parser("tasks", help="list, show, edit, follow up, retry, cancel and delete tasks").add_subparsers(
         required=True
     )
@@ -123,10 +132,6 @@ def _task_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _wait_options(retry)
     _add(group, "cancel", commands.tasks_cancel, "cancel a queued or running task").add_argument("task_id")
     _add(group, "delete", commands.tasks_delete, "delete a task and its interactions").add_argument("task_id")
-    listed = _add(top, "interactions", commands.interactions, "a task's interactions, in order")
-    listed.add_argument("task_id")
-    listed.add_argument("--after-seq", type=int, default=0, help="only interactions after this seq")
-    _list_options(listed, default=1000)
 
 
 def _admin_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -153,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     top = parser.add_subparsers(required=True, metavar="COMMAND")
     _session_commands(top)
     _task_commands(top)
+    _tasks_group(top)
     _admin_commands(top)
     return parser
 
