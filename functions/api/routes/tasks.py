@@ -28,6 +28,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools l
 TAGS = ["tasks"]
 QUEUED = "The task, queued; `Location` names it."
 # An Idempotency-Key replayed with another body is a 422 (IdempotencyKeyReused), as the IETF draft has it.
+StatusFilter = Annotated[PublicTaskStatus | None, Query(description="Only tasks in this status.")]
 
 
 def _accepted(task: Task) -> Response[TaskView]:
@@ -62,10 +63,9 @@ def list_tasks(
     service: Service,
     limit: Limit = 50,
     cursor: Cursor = None,
-    status: Annotated[PublicTaskStatus | None, Query(description="Only tasks in this status.")] = None,
+    status: StatusFilter = None,
 ) -> TaskPage:
-    wanted = TaskStatus(status) if status else None
-    return TaskPage.of(service.tasks(owner, str(session_id), wanted, limit, cursor))
+    return TaskPage.of(service.tasks(owner, str(session_id), _wanted(status), limit, cursor))
 
 
 @router.get(
@@ -80,10 +80,13 @@ def list_my_tasks(
     service: Service,
     limit: Limit = 50,
     cursor: Cursor = None,
-    status: Annotated[PublicTaskStatus | None, Query(description="Only tasks in this status.")] = None,
+    status: StatusFilter = None,
 ) -> TaskPage:
-    wanted = TaskStatus(status) if status else None
-    return TaskPage.of(service.my_tasks(owner, wanted, limit, cursor))
+    return TaskPage.of(service.my_tasks(owner, _wanted(status), limit, cursor))
+
+
+def _wanted(status: str | None) -> TaskStatus | None:
+    return TaskStatus(status) if status else None
 
 
 @router.get(
