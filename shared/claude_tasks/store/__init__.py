@@ -20,6 +20,7 @@ from claude_tasks.store.tasks import TaskRepository
 from claude_tasks.store.transaction import Cancelled, Transaction
 from claude_tasks.store.transcripts import TranscriptRepository
 from claude_tasks.store.transitions import TransitionRepository
+from claude_tasks.store.usage import UsageRepository
 
 __all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
 
@@ -39,6 +40,7 @@ class Store:
         self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
         self.transcripts = TranscriptRepository(self)
+        self.usage = UsageRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""

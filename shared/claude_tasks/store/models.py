@@ -1,4 +1,4 @@
-"""PynamoDB models: the schema of the five tables, declared once.
+"""PynamoDB models: the schema of the six tables, declared once.
 
 `template.yaml` declares the same keys and indexes for CloudFormation; a test
 holds the two together. Table names, region, endpoint and timeouts come from
@@ -16,7 +16,9 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection
@@ -50,7 +52,29 @@ class SessionsByOwner(GlobalSecondaryIndex["SessionModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
-class SessionModel(Model):
+class Totals:
+    """Usage totals and tasks by status, on a session item and on an owner's usage items.
+
+    Every attribute is only ever `ADD`ed to, in the transaction of the write it counts.
+    """
+
+    input_tokens = NumberAttribute(null=True)
+    output_tokens = NumberAttribute(null=True)
+    cache_creation_input_tokens = NumberAttribute(null=True)
+    cache_read_input_tokens = NumberAttribute(null=True)
+    cost_usd = NumberAttribute(null=True)
+    turns = NumberAttribute(null=True)
+    # The price tables the cost was computed with (`claude_tasks.claude.pricing.PRICES.version`).
+    prices = UnicodeSetAttribute(null=True)
+    tasks_queued = NumberAttribute(null=True)
+    tasks_running = NumberAttribute(null=True)
+    tasks_succeeded = NumberAttribute(null=True)
+    tasks_failed = NumberAttribute(null=True)
+    tasks_exhausted = NumberAttribute(null=True)
+    tasks_cancelled = NumberAttribute(null=True)
+
+
+class SessionModel(Totals, Model):
     class Meta(_Meta):
         table_name = "claude-tasks-sessions"
 
@@ -215,7 +239,35 @@ class TranscriptItem(Model):
     write_id = UnicodeAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim, TranscriptItem)
+class UsageModel(Totals, Model):
+    """An owner's usage in one period (`total`, `day#…`, `month#…`), their creation counter in one
+    minute (`minute#…`), or their quota overrides (`quota`): see core/usage.py."""
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-usage"
+
+    owner = UnicodeAttribute(hash_key=True)
+    period = UnicodeAttribute(range_key=True)
+    # On `total`: tasks queued or running now, the figure the active-tasks quota's condition reads.
+    active = NumberAttribute(null=True)
+    # On `minute#…`: tasks created in that minute.
+    created = NumberAttribute(null=True)
+    # On `quota`: the owner's overrides of the deployment's quota (absent: the default).
+    max_active_tasks = NumberAttribute(null=True)
+    max_tasks_per_minute = NumberAttribute(null=True)
+    monthly_spend_usd = NumberAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    SessionModel,
+    TaskModel,
+    InteractionModel,
+    ClaudeSessionClaim,
+    TranscriptItem,
+    UsageModel,
+)
 
 
 def _table_names(settings: Settings) -> dict[type[Model], str]:
@@ -225,6 +277,7 @@ def _table_names(settings: Settings) -> dict[type[Model], str]:
         InteractionModel: settings.interactions_table,
         ClaudeSessionClaim: settings.claude_sessions_table,
         TranscriptItem: settings.transcripts_table,
+        UsageModel: settings.usage_table,
     }
 
 
