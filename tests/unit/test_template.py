@@ -55,6 +55,7 @@ API_ROUTES = {
     ("POST", "/tasks/{task_id}/retry"),
     ("POST", "/tasks/{task_id}/fork"),
     ("GET", "/tasks/{task_id}/interactions"),
+    ("GET", "/usage"),
     ("GET", "/admin/consistency"),
     ("GET", "/openapi.json"),
 }
