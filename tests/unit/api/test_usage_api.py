@@ -21,7 +21,12 @@ LIMITS = {
 
 
 def _create(call: Call, session: Session, prompt: str = "Hi"):
-    return call("create_task", path={"session_id": session.session_id}, body={"prompt": prompt}, headers={"idempotency-key": None})
+    return call(
+        "create_task",
+        path={"session_id": session.session_id},
+        body={"prompt": prompt},
+        headers={"idempotency-key": None},
+    )
 
 
 @pytest.mark.parametrize("limit", sorted(LIMITS))
