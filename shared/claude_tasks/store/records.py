@@ -115,7 +115,7 @@ def interaction_record(item: InteractionModel, content: str | None = None) -> In
 def totals(item: Totals | None) -> UsageTotals:
     """The totals an item holds (zeros for an item never written)."""
     if item is None:
-        return UsageTotals()
+        return UsageTotals(tasks={status.value: 0 for status in COUNTED})
     tasks = {status.value: int(getattr(item, count_attribute(status)) or 0) for status in COUNTED}
     return UsageTotals(
         usage=Usage(
