@@ -96,8 +96,9 @@ class Tally:
         return [UsageModel.active.add(delta)] if delta else []
 
     def _active_condition(self) -> Condition | None:
+        # Any creation, a fork too (created finished, queued once its conversation is copied).
         limit = None if self.quota is None else self.quota.max_active_tasks
-        if limit is None or not any(source is None and target in ACTIVE for source, target in self.moved):
+        if limit is None or not any(source is None for source, _ in self.moved):
             return None
         condition: Condition = UsageModel.active.does_not_exist() | (UsageModel.active < limit)
         return condition
