@@ -134,3 +134,14 @@ def test_an_owner_override_keeps_the_other_defaults(settings) -> None:
     assert store.usage.quota("alice") == Quota(max_active_tasks=5, max_tasks_per_minute=3)
     assert store.usage.quota("bob") == Quota(max_active_tasks=5, max_tasks_per_minute=10)
     assert store.usage.for_owner("alice").quota == store.usage.quota("alice")
+
+
+def test_a_fork_counts_against_the_active_tasks_quota(store: Store, session_factory, task_factory) -> None:
+    # Given alice allowed one active task, and one queued
+    store.usage.set_quota("alice", Quota(max_active_tasks=1))
+    source = task_factory(session_factory())
+    # When she forks it, Then the quota refuses the fork and nothing is counted for it
+    with pytest.raises(QuotaExceeded):
+        store.forks.fork("alice", source.task_id, "And in French?", None, None)
+    assert store.usage.for_owner("alice").total.tasks["queued"] == 1
+    assert store.sessions.get("alice", source.session_id).task_count == 1
