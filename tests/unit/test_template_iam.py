@@ -111,7 +111,61 @@ _SECRET = Use(
 )
 _TRANSCRIPT_STORE = f"{STORE}/transcripts.py"
 
+_PROJECTS = Use(
+    "Claude Code works in the project's directory on EFS, mounted through the access point",
+    "template.yaml",
+    r"LocalMountPath: /mnt/projects",
+)
+_VPC = Use(
+    'Lambda manages a VPC function\'s network interfaces with its role, checked on "*"',
+    "template.yaml",
+    r"VpcConfig:",
+)
+VPC_NETWORK_INTERFACES = (
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 TRACING = {("xray:PutTraceSegments", "*"): _XRAY, ("xray:PutTelemetryRecords", "*"): _XRAY}
+
+# What a task run does to the tables, in either worker (functions/worker/app.py; the image runs the same code).
+_TASK_RUN: dict[tuple[str, str], Use] = {
+    ("dynamodb:GetItem", "SessionsTable"): _SESSION_GET,
+    ("dynamodb:UpdateItem", "SessionsTable"): _TASK_COUNTER,
+    ("dynamodb:GetItem", "TasksTable"): _TASK_GET,
+    ("dynamodb:PutItem", "TasksTable"): _TASK_CREATE,
+    ("dynamodb:UpdateItem", "TasksTable"): _TASK_WRITE,
+    ("dynamodb:Query", "InteractionsTable"): _TURNS_QUERY,
+    ("dynamodb:PutItem", "InteractionsTable"): Use(
+        "each turn is put in the run's transaction", f"{STORE}/interactions.py", r"tx\.put\(f\"interaction"
+    ),
+    ("dynamodb:PutItem", "ClaudeSessionsTable"): Use(
+        "a new Claude session id is claimed in the run's transaction", f"{STORE}/claims.py", r"tx\.put\("
+    ),
+    ("dynamodb:UpdateItem", "ClaudeSessionsTable"): _CLAIM_RETIRE,
+}
+# Claude Code's session store (store/transcripts.py), used only where the claude-code backend runs.
+_SESSION_STORE: dict[tuple[str, str], Use] = {
+    ("dynamodb:GetItem", "TranscriptsTable"): Use(
+        "Claude Code's session store reads a stream's head", _TRANSCRIPT_STORE, r"TranscriptItem\.get\("
+    ),
+    ("dynamodb:Query", "TranscriptsTable"): _TRANSCRIPT_KEYS,
+    ("dynamodb:BatchGetItem", "TranscriptsTable"): Use(
+        "the session store reads which entries it holds", _TRANSCRIPT_STORE, r"TranscriptItem\.batch_get\("
+    ),
+    ("dynamodb:BatchWriteItem", "TranscriptsTable"): Use(
+        "the session store writes a large entry's parts", _TRANSCRIPT_STORE, r"batch\.save\("
+    ),
+    ("dynamodb:PutItem", "TranscriptsTable"): Use(
+        "the session store appends entries in a transaction", _TRANSCRIPT_STORE, r"tx\.put\("
+    ),
+    ("dynamodb:UpdateItem", "TranscriptsTable"): Use(
+        "the session store advances a stream's head in the transaction", _TRANSCRIPT_STORE, r"tx\.update\("
+    ),
+}
 
 GRANTS: dict[str, dict[tuple[str, str], Use]] = {
     "ApiFunctionRole": {
@@ -175,35 +229,7 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             "shared/claude_tasks/app/run.py",
             r"HANDED_OFF",
         ),
-        ("dynamodb:GetItem", "SessionsTable"): _SESSION_GET,
-        ("dynamodb:UpdateItem", "SessionsTable"): _TASK_COUNTER,
-        ("dynamodb:GetItem", "TasksTable"): _TASK_GET,
-        ("dynamodb:PutItem", "TasksTable"): _TASK_CREATE,
-        ("dynamodb:UpdateItem", "TasksTable"): _TASK_WRITE,
-        ("dynamodb:Query", "InteractionsTable"): _TURNS_QUERY,
-        ("dynamodb:PutItem", "InteractionsTable"): Use(
-            "each turn is put in the run's transaction", f"{STORE}/interactions.py", r"tx\.put\(f\"interaction"
-        ),
-        ("dynamodb:PutItem", "ClaudeSessionsTable"): Use(
-            "a new Claude session id is claimed in the run's transaction", f"{STORE}/claims.py", r"tx\.put\("
-        ),
-        ("dynamodb:UpdateItem", "ClaudeSessionsTable"): _CLAIM_RETIRE,
-        ("dynamodb:GetItem", "TranscriptsTable"): Use(
-            "Claude Code's session store reads a stream's head", _TRANSCRIPT_STORE, r"TranscriptItem\.get\("
-        ),
-        ("dynamodb:Query", "TranscriptsTable"): _TRANSCRIPT_KEYS,
-        ("dynamodb:BatchGetItem", "TranscriptsTable"): Use(
-            "the session store reads which entries it holds", _TRANSCRIPT_STORE, r"TranscriptItem\.batch_get\("
-        ),
-        ("dynamodb:BatchWriteItem", "TranscriptsTable"): Use(
-            "the session store writes a large entry's parts", _TRANSCRIPT_STORE, r"batch\.save\("
-        ),
-        ("dynamodb:PutItem", "TranscriptsTable"): Use(
-            "the session store appends entries in a transaction", _TRANSCRIPT_STORE, r"tx\.put\("
-        ),
-        ("dynamodb:UpdateItem", "TranscriptsTable"): Use(
-            "the session store advances a stream's head in the transaction", _TRANSCRIPT_STORE, r"tx\.update\("
-        ),
+        **_TASK_RUN,
         ("s3:GetObject", "ContentBucket/*"): _CONTENT_GET,
         ("s3:PutObject", "ContentBucket/*"): _CONTENT_PUT,
         ("secretsmanager:GetSecretValue", "AnthropicApiKeySecret"): _SECRET,
@@ -270,22 +296,36 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("kms:GenerateDataKey", "KmsKeyArn"): _KMS,
         **TRACING,
     },
+    "ClaudeCodeWorkerRole": {
+        ("sqs:ReceiveMessage", "ClaudeCodeQueue"): _POLLER,
+        ("sqs:DeleteMessage", "ClaudeCodeQueue"): _POLLER,
+        ("sqs:ChangeMessageVisibility", "ClaudeCodeQueue"): _POLLER,
+        ("sqs:GetQueueAttributes", "ClaudeCodeQueue"): _POLLER,
+        ("sqs:SendMessage", "ClaudeCodeQueue"): Use(
+            "a run near its invocation's deadline is continued by a message to its own queue",
+            "shared/claude_tasks/app/run.py",
+            r"send_run\(",
+        ),
+        **_TASK_RUN,
+        **_SESSION_STORE,
+        ("s3:GetObject", "ContentBucket/*"): _CONTENT_GET,
+        ("s3:PutObject", "ContentBucket/*"): _CONTENT_PUT,
+        ("secretsmanager:GetSecretValue", "AnthropicApiKeySecret"): Use(
+            "the CLI gets the Anthropic key", "shared/claude_tasks/claude/claude_code.py", r"self\._key\.get\(\)"
+        ),
+        ("elasticfilesystem:ClientMount", "ClaudeCodeFileSystem"): _PROJECTS,
+        ("elasticfilesystem:ClientWrite", "ClaudeCodeFileSystem"): _PROJECTS,
+        ("logs:CreateLogStream", "ClaudeCodeWorkerFunctionLogs"): _LOGS,
+        ("logs:PutLogEvents", "ClaudeCodeWorkerFunctionLogs"): _LOGS,
+        ("kms:Decrypt", "KmsKeyArn"): _KMS,
+        ("kms:GenerateDataKey", "KmsKeyArn"): _KMS,
+        **TRACING,
+        **{(action, "*"): _VPC for action in VPC_NETWORK_INTERFACES},
+    },
 }
 # Resource "*" is allowed only for these: X-Ray has no resource-level permissions, and Lambda checks a
 # VPC function's network-interface actions on "*" (ClaudeCodeWorkerRole; see its comment in the template).
-STAR_ALLOWED = {
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-}
-STAR_ALLOWED_ROLES = {"ClaudeCodeWorkerRole": STAR_ALLOWED} | {
-    role: {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} for role in GRANTS
-}
+STAR_ALLOWED = {*(action for action, _ in TRACING), *VPC_NETWORK_INTERFACES}
 
 
 @pytest.fixture(scope="module")
@@ -376,7 +416,7 @@ def test_every_role_is_one_the_template_writes_out(expanded: dict[str, Any]) -> 
     roles = _roles(expanded)
 
     # Then they are the functions' own (SAM made none) and none holds a managed policy
-    assert set(roles) == {*GRANTS, "ClaudeCodeWorkerRole"}
+    assert set(roles) == set(GRANTS)
     assert {name: r["Properties"].get("ManagedPolicyArns") for name, r in roles.items()} == dict.fromkeys(roles)
 
 
@@ -397,7 +437,7 @@ def test_no_role_grants_every_resource_but_for_logging_and_tracing(expanded: dic
     }
 
     # Then each is an action IAM offers nothing narrower for
-    assert {(name, action) for name, action in on_star if action not in STAR_ALLOWED_ROLES.get(name, set())} == set()
+    assert {(name, action) for name, action in on_star if action not in STAR_ALLOWED} == set()
 
 
 def test_every_reason_names_code_that_exists() -> None:
