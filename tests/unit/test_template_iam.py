@@ -193,6 +193,9 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:Query", "TasksTable/index/by-session"): Use(
             "a session's tasks are listed", f"{STORE}/tasks.py", r"TaskModel\.by_session\.query\("
         ),
+        ("dynamodb:Query", "TasksTable/index/by-owner"): Use(
+            "GET /tasks lists the caller's tasks across sessions", f"{STORE}/tasks.py", r"TaskModel\.by_owner\.query\("
+        ),
         ("dynamodb:GetItem", "InteractionsTable"): _AUDIT_GET,
         ("dynamodb:Query", "InteractionsTable"): _TURNS_QUERY,
         ("dynamodb:PutItem", "InteractionsTable"): Use(
