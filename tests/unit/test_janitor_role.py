@@ -3,8 +3,6 @@ to the template): a new duty the role does not allow fails here, not with Access
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
-
 from claude_tasks.app.janitor import Janitor
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core.clock import iso_in
@@ -29,7 +27,7 @@ def test_every_duty_calls_only_what_the_role_grants(
 
     # When: the janitor runs every duty (the report included), its AWS calls recorded
     with recorded(settings) as needed:
-        run = Janitor(store, TaskQueue(settings)).run(Metrics())
+        run = Janitor(store, TaskQueue(settings)).run()  # metrics are EMF lines on stdout, no AWS call
 
     # Then: it did its work, and the role allows every call it made
     assert (run.orphans_deleted, run.tasks_requeued) == (1, 1)
