@@ -83,7 +83,7 @@ $(VENV313)/.stamp: pyproject.toml
 	$(VENV313)/bin/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-test-py313: $(VENV313)/.stamp $(SAM_STAMP)
+test-py313: $(VENV313)/.stamp $(SAM_STAMP) $(AXE_DIR)/axe.min.js
 	$(VENV313)/bin/python --version
 	$(VENV313)/bin/pytest -q
 

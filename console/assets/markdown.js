@@ -3,7 +3,7 @@
 // `textContent` (no innerHTML anywhere), so `<script>` or `onerror=` in a reply stays text; links are
 // kept only for http(s) and mailto addresses and open with rel="noopener noreferrer". Images are not
 // rendered (a remote image would leak the reader's address): their alt text and address show as a link.
-// Supported: ``` fences, `code`, **bold**, *em*, # headings (shown as h4–h6: the page owns h1–h3),
+// Supported: ``` fences, `code`, **bold**, *em* (not the underscore forms: `__name__` in code talk is no emphasis), # headings (shown as h4–h6: the page owns h1–h3),
 // - and 1. lists, > quotes, [text](url), paragraphs.
 import { h } from "./dom.js";
 
@@ -58,7 +58,7 @@ const listKind = (line) => (/^\s*[-*+]\s+/.test(line) ? "ul" : /^\s*\d+[.)]\s+/.
 const startsBlock = (line) => /^\s*(```|~~~|#{1,6}\s|>)/.test(line) || listKind(line) !== null;
 
 // One pass over the text: the earliest construct wins, the text before it stays text.
-const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|!?\[([^\]]*)\]\(([^)\s]+)\)/;
+const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|!?\[([^\]]*)\]\(([^)\s]+)\)/;
 
 function inline(text) {
   const out = [];
@@ -71,9 +71,9 @@ function inline(text) {
     }
     if (m.index) out.push(rest.slice(0, m.index));
     if (m[1] !== undefined) out.push(h("code", {}, m[1]));
-    else if (m[2] !== undefined || m[3] !== undefined) out.push(h("strong", {}, inline(m[2] ?? m[3])));
-    else if (m[4] !== undefined) out.push(h("em", {}, inline(m[4])));
-    else out.push(link(m[5], m[6]));
+    else if (m[2] !== undefined) out.push(h("strong", {}, inline(m[2])));
+    else if (m[3] !== undefined) out.push(h("em", {}, inline(m[3])));
+    else out.push(link(m[4], m[5]));
     rest = rest.slice(m.index + m[0].length);
   }
   return out;

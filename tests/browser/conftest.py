@@ -12,19 +12,17 @@ run says so loudly; with CI set they fail instead.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from claude_tasks_dev.checkout import repo_root
+from tests.browser.requirements import chromium_path, missing
 from tests.e2e.local_stack import FAST, RunningStack, start_stack
 from tests.support.anthropic_stub import AnthropicStub
 
-AXE_JS = repo_root() / ".cache" / "axe-core-4.14.1" / "axe.min.js"
 SCREENSHOTS = repo_root() / "docs" / "screenshots"
 VIEWPORT = {"width": 1100, "height": 760}
 # Generous on a busy machine: a poll is 1 s while a task runs.
@@ -35,33 +33,6 @@ LATENCIES_MS: list[float] = []
 _SKIPPED: list[str] = []
 
 
-def chromium_path() -> str | None:
-    """Debian's Chromium (Playwright's own download is unreachable here); CHROMIUM overrides."""
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return None
-
-
-def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if chromium_path() is None:
-        return "no Chromium found at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM)"
-    if not AXE_JS.is_file():
-        return f"axe-core is missing at {AXE_JS} (run `make axe-core`)"
-    return None
-
-
-def pytest_report_header() -> str:
-    missing = _missing()
-    if missing:
-        return f"browser tests: WILL SKIP: {missing}" + (" (CI is set: they will FAIL)" if os.environ.get("CI") else "")
-    return f"browser tests: Chromium at {chromium_path()}, axe-core at {AXE_JS.parent.name}"
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _SKIPPED:
         terminalreporter.write_sep("!", f"BROWSER TESTS SKIPPED: {_SKIPPED[0]}", red=True, bold=True)
@@ -70,20 +41,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"axe-core on the {page} page: {figures}")
     if LATENCIES_MS:
         ordered = sorted(LATENCIES_MS)
+        median, slowest = ordered[len(ordered) // 2], ordered[-1]
+        each = ", ".join(f"{x:.0f}" for x in LATENCIES_MS)
         terminalreporter.write_line(
-            f"reply written -> shown on the task page: {len(ordered)} replies, median {ordered[len(ordered) // 2]:.0f} ms, "
-            f"max {ordered[-1]:.0f} ms ({', '.join(f'{x:.0f}' for x in LATENCIES_MS)})"
+            f"reply written -> shown on the task page: {len(ordered)} replies, median {median:.0f} ms, "
+            f"max {slowest:.0f} ms ({each})"
         )
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    missing = _missing()
-    if missing:
+    why = missing()
+    if why:
         if os.environ.get("CI"):
-            pytest.fail(f"browser tests cannot run in CI: {missing}")
-        _SKIPPED.append(missing)
-        pytest.skip(missing)
+            pytest.fail(f"browser tests cannot run in CI: {why}")
+        _SKIPPED.append(why)
+        pytest.skip(f"browser tests skipped: {why}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

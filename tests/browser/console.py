@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import AXE_JS, AXE_RESULTS, SCREENSHOTS
+from tests.browser.conftest import AXE_RESULTS, SCREENSHOTS
+from tests.browser.requirements import AXE_JS
 
 IMPACTS = ("minor", "moderate", "serious", "critical")
 
@@ -43,7 +44,9 @@ def status_of(page: Any) -> Any:
 def check_accessibility(page: Any, name: str) -> dict[str, int]:
     """Run axe-core on the page as it is; record and return the violations' counts by impact."""
     page.evaluate(AXE_JS.read_text())
-    result = page.evaluate("async () => (await axe.run(document)).violations.map(v => [v.id, v.impact, v.nodes.length])")
+    result = page.evaluate(
+        "async () => (await axe.run(document)).violations.map(v => [v.id, v.impact, v.nodes.length])"
+    )
     counts = dict.fromkeys(IMPACTS, 0)
     for _rule, impact, _nodes in result:
         counts[impact or "minor"] += 1

@@ -34,7 +34,6 @@ export async function sessionPage(main, sessionId) {
     ),
   );
   main.append(
-    startForm(session, capabilities),
     h("h2", {}, "Tasks"),
     h(
       "table",
@@ -43,6 +42,7 @@ export async function sessionPage(main, sessionId) {
       body,
     ),
     status,
+    startForm(session, capabilities),
   );
 
   let timer = null;
@@ -111,8 +111,12 @@ function startForm(session, capabilities) {
     {},
     h("legend", {}, "Claude Code options (claude-code backend only)"),
     field("Allowed tools", tools, "Comma-separated tool names or permission rules."),
-    field("Permission mode", mode),
-    field("Workspace", workspace, "project: the session's folder; worktree: a git worktree of it made for this task."),
+    h(
+      "div",
+      { class: "row" },
+      field("Permission mode", mode),
+      field("Workspace", workspace, "project: the session's folder; worktree: a git worktree of it for this task."),
+    ),
   );
   const problem = errorSlot();
 

@@ -1,0 +1,164 @@
+"""A session's and a task's pages in Chromium: start a task and watch its reply arrive, follow up, cancel a
+running task, fork; the model's markup stays text; the two ids are explained; axe finds nothing serious."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LATENCIES_MS
+from tests.browser.console import check_accessibility, open_session, screenshot, sign_in, start_task, status_of
+from tests.e2e.local_stack import RunningStack, wait_until
+from tests.support.anthropic_stub import AnthropicStub, Held, Reply
+
+INJECTION = 'Look: <script>window.__pwned = "script"</script> <img src=x onerror="window.__pwned = \'img\'"> **done**'
+
+
+@pytest.fixture
+def held(stub: AnthropicStub) -> Iterator[AnthropicStub]:
+    """The stub, holding its next reply until the test is done with the task waiting on it."""
+    stub.script(Held(Reply(text="Too late: this task was cancelled.")))
+    yield stub
+    stub.release()
+
+
+def _turns(page: Any) -> Any:
+    return page.get_by_role("list", name="Conversation").get_by_role("article")
+
+
+def _latency_ms(page: Any, seq: int) -> float:
+    """From the turn's creation (the API's `created_at`) to its appearing on the page, both on this machine."""
+    turn = page.locator(f'li[data-seq="{seq}"]')
+    created = datetime.fromisoformat(str(turn.get_attribute("data-created")).replace("Z", "+00:00"))
+    return float(turn.get_attribute("data-shown") or 0) - created.timestamp() * 1000
+
+
+def test_start_a_task_watch_the_reply_and_follow_up(page: Any, stack: RunningStack, principal: str) -> None:
+    # Given a signed-in user with a session
+    sign_in(page, principal)
+    open_session(page, "/work/demo", "demo")
+    # When they start a task on the offline model
+    task_id = start_task(page, "Summarise the *README* in one line")
+    # Then its reply appears without a reload, and the task succeeds
+    expect(page.get_by_role("article", name="Turn 2: assistant")).to_contain_text("offline model", timeout=20_000)
+    expect(status_of(page)).to_contain_text("succeeded")
+    expect(page.get_by_role("article", name="Turn 1: user").locator("em")).to_have_text("README")
+    # When they send three follow-ups, one after the other
+    for n in range(3):
+        box = page.get_by_role("form", name="Follow-up")
+        box.get_by_label("Follow-up").fill(f"And now point {n + 1}?")
+        box.get_by_role("button", name="Send follow-up").click()
+        reply = page.get_by_role("article", name=f"Turn {4 + 2 * n}: assistant")
+        # Then each reply shows up as it is written, with its figures, and the totals count it
+        expect(reply).to_contain_text(f"point {n + 1}?", timeout=20_000)
+        LATENCIES_MS.append(_latency_ms(page, 4 + 2 * n))
+    expect(_turns(page)).to_have_count(8)
+    expect(page.get_by_label("Totals")).to_contain_text("Total: 8 turn(s)")
+    task = stack.api(principal).call("GET", f"/tasks/{task_id}")
+    expect(page.get_by_label("Totals")).to_contain_text(f"{task['usage']['input_tokens']} in")
+    assert task["status"] == "succeeded" and task["interaction_count"] == 8
+
+
+def test_the_ids_are_side_by_side_each_explained_to_the_keyboard(
+    page: Any, stack: RunningStack, principal: str
+) -> None:
+    # Given a task that ran
+    sign_in(page, principal)
+    open_session(page, "/work/ids", "ids")
+    start_task(page, "hello")
+    expect(status_of(page)).to_contain_text("succeeded")
+    # When the user tabs to the question mark beside claude_session_id
+    explain = page.get_by_role("button", name="What is claude_session_id?")
+    explain.focus()
+    # Then its tooltip shows and describes it; the session_id's says what it is
+    expect(explain).to_have_accessible_description(re.compile("Claude's conversation id for this task"))
+    expect(page.get_by_role("tooltip").filter(has_text="Claude's conversation id")).to_be_visible()
+    expect(page.get_by_role("button", name="What is session_id?")).to_have_accessible_description(
+        re.compile("Our session")
+    )
+
+
+def test_nothing_the_model_writes_can_run_as_script(
+    page: Any, stack: RunningStack, stub: AnthropicStub, principal: str
+) -> None:
+    # Given Claude (the stub) answering with a script tag and an onerror attribute
+    stub.script(Reply(text=INJECTION))
+    sign_in(page, principal)
+    open_session(page, "/work/inject", "inject")
+    # When a task asks, with the same markup in the prompt
+    start_task(page, f"Repeat: {INJECTION}", backend="anthropic")
+    reply = page.get_by_role("article", name="Turn 2: assistant")
+    expect(reply).to_contain_text("<script>", timeout=20_000)
+    # Then the markup shows as text, nothing ran, and no element came of it; the Markdown around it did render
+    expect(reply).to_contain_text("onerror=")
+    expect(reply.locator("strong")).to_have_text("done")
+    conversation = page.get_by_role("list", name="Conversation")
+    assert conversation.locator("script, img, [onerror]").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_cancel_a_running_task(page: Any, stack: RunningStack, held: AnthropicStub, principal: str) -> None:
+    # Given a task running on Claude, which has not answered yet
+    sign_in(page, principal)
+    open_session(page, "/work/slow", "slow")
+    task_id = start_task(page, "Take your time", backend="anthropic")
+    expect(status_of(page)).to_contain_text("running")
+    # When the user cancels it
+    page.get_by_role("button", name="Cancel task").click()
+    # Then the status changes without a reload, and stays so after Claude's late answer
+    expect(status_of(page)).to_contain_text("cancelled")
+    answered = len(held.answered)
+    held.release()
+    wait_until(lambda: len(held.answered) > answered, 20, "Claude's late answer")
+    for _ in range(15):  # the worker records (or drops) the late answer meanwhile
+        assert stack.api(principal).call("GET", f"/tasks/{task_id}")["status"] == "cancelled"
+        time.sleep(0.1)
+    expect(status_of(page)).to_contain_text("cancelled")
+
+
+def test_fork_a_task_and_retry_refused_with_its_reason(page: Any, stack: RunningStack, principal: str) -> None:
+    # Given a task that succeeded
+    sign_in(page, principal)
+    open_session(page, "/work/fork", "fork")
+    source_id = start_task(page, "First question")
+    expect(status_of(page)).to_contain_text("succeeded")
+    # When the user retries it, the API's reason shows next to the buttons
+    page.get_by_role("button", name="Retry task").click()
+    actions = page.get_by_role("region", name="Task actions")
+    expect(actions.get_by_role("alert")).not_to_be_empty()
+    # When they fork it with a new prompt
+    actions.get_by_label("Fork with prompt (optional)").fill("Second question, on the fork")
+    actions.get_by_role("button", name="Fork task").click()
+    # Then the fork's page shows the copied conversation, its own answer and where it came from
+    expect(page).not_to_have_url(re.compile(source_id))
+    expect(page.get_by_role("article", name="Turn 4: assistant")).to_contain_text("Second question", timeout=20_000)
+    expect(page.get_by_role("link", name=source_id[:8])).to_be_visible()
+    fork_id = page.url.rsplit("/", 1)[1]
+    api = stack.api(principal)
+    fork, source = api.call("GET", f"/tasks/{fork_id}"), api.call("GET", f"/tasks/{source_id}")
+    assert fork["forked_from"] == source_id and fork["claude_session_id"] != source["claude_session_id"]
+
+
+def test_the_session_and_task_pages_are_accessible(page: Any, stack: RunningStack) -> None:
+    # Given alice's session with a few tasks, one of them answered in Markdown
+    sign_in(page, "alice")
+    open_session(page, "/work/shop", "shop")
+    start_task(page, "List the **open issues** of the shop:\n\n- checkout\n- search")
+    expect(status_of(page)).to_contain_text("succeeded")
+    page.get_by_role("link", name="← Session").click()
+    form = page.get_by_role("form", name="Start a task")
+    form.get_by_label("Backend").select_option("anthropic")
+    page.get_by_role("table", name="Tasks").get_by_role("row").nth(1).wait_for()
+    # Then axe finds nothing serious on either page, and both are pictured for the README
+    check_accessibility(page, "session")
+    screenshot(page, "session")
+    page.get_by_role("table", name="Tasks").get_by_role("link").first.click()
+    expect(page.get_by_role("article", name="Turn 2: assistant")).to_be_visible()
+    check_accessibility(page, "task")
+    screenshot(page, "task")
