@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import LATENCIES_MS
 from tests.browser.console import check_accessibility, open_session, screenshot, sign_in, start_task, status_of
 from tests.e2e.local_stack import RunningStack, wait_until
-from tests.support.anthropic_stub import AnthropicStub, Held, Reply
+from tests.support.anthropic_stub import AnthropicStub, Held, Reply, ToolUse
 
 INJECTION = 'Look: <script>window.__pwned = "script"</script> <img src=x onerror="window.__pwned = \'img\'"> **done**'
 
@@ -162,3 +163,34 @@ def test_the_session_and_task_pages_are_accessible(page: Any, stack: RunningStac
     expect(page.get_by_role("article", name="Turn 2: assistant")).to_be_visible()
     check_accessibility(page, "task")
     screenshot(page, "task")
+
+
+def test_claude_code_tool_calls_fold_to_one_line_with_input_and_result_on_demand(
+    page: Any, stack: RunningStack, stub: AnthropicStub, principal: str, tmp_path: Path
+) -> None:
+    # Given a real project, and Claude (the stub) reading a file in it before answering
+    pytest.importorskip("claude_agent_sdk", reason="Claude Code turns need the `claude-code` extra")
+    project = tmp_path / "notes"
+    project.mkdir()
+    (project / "todo.txt").write_text("buy milk\n")
+    stub.script(
+        Reply(text="Let me look.", tool_uses=(ToolUse("Read", {"file_path": str(project / "todo.txt")}),)),
+        Reply(text="The list says **buy milk**."),
+    )
+    sign_in(page, principal)
+    open_session(page, str(project), "notes")
+    # When a claude-code task runs, allowed to read
+    form = page.get_by_role("form", name="Start a task")
+    form.get_by_label("Backend").select_option("claude-code")
+    form.get_by_label("Allowed tools").fill("Read")
+    start_task(page, "What is on my list?", backend="claude-code")
+    expect(status_of(page)).to_contain_text("succeeded", timeout=120_000)
+    # Then the tool call is one folded line naming the tool, its input and result shown on demand
+    call = page.get_by_role("group").filter(has_text="Tool Read")
+    expect(call).to_have_count(1)
+    expect(call.get_by_text("buy milk")).to_be_hidden()
+    call.get_by_text("Tool Read").click()
+    expect(call.get_by_role("heading", name="Input")).to_be_visible()
+    expect(call.get_by_role("heading", name="Result")).to_be_visible()
+    expect(call.get_by_text("buy milk")).to_be_visible()
+    expect(page.get_by_text("The list says")).to_be_visible()
