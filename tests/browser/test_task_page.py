@@ -29,15 +29,22 @@ def held(stub: AnthropicStub) -> Iterator[AnthropicStub]:
     stub.release()
 
 
+def _conversation(page: Any) -> Any:
+    return page.get_by_role("list", name="Conversation")
+
+
 def _turns(page: Any) -> Any:
-    return page.get_by_role("list", name="Conversation").get_by_role("article")
+    return _conversation(page).get_by_role("article")
 
 
-def _latency_ms(page: Any, seq: int) -> float:
-    """From the turn's creation (the API's `created_at`) to its appearing on the page, both on this machine."""
+def _record_latency(page: Any, seq: int) -> None:
+    """From the turn's creation (the API's `created_at`) to its appearing on the page, both on this machine's
+    clock; only for a turn written while the page was open (one there before it loaded measures nothing)."""
     turn = page.locator(f'li[data-seq="{seq}"]')
-    created = datetime.fromisoformat(str(turn.get_attribute("data-created")).replace("Z", "+00:00"))
-    return float(turn.get_attribute("data-shown") or 0) - created.timestamp() * 1000
+    created = datetime.fromisoformat(str(turn.get_attribute("data-created")).replace("Z", "+00:00")).timestamp()
+    opened = float(_conversation(page).get_attribute("data-opened") or 0)
+    if created * 1000 > opened:
+        LATENCIES_MS.append(float(turn.get_attribute("data-shown") or 0) - created * 1000)
 
 
 def test_start_a_task_watch_the_reply_and_follow_up(page: Any, stack: RunningStack, principal: str) -> None:
@@ -58,7 +65,7 @@ def test_start_a_task_watch_the_reply_and_follow_up(page: Any, stack: RunningSta
         reply = page.get_by_role("article", name=f"Turn {4 + 2 * n}: assistant")
         # Then each reply shows up as it is written, with its figures, and the totals count it
         expect(reply).to_contain_text(f"point {n + 1}?", timeout=20_000)
-        LATENCIES_MS.append(_latency_ms(page, 4 + 2 * n))
+        _record_latency(page, 4 + 2 * n)
     expect(_turns(page)).to_have_count(8)
     expect(page.get_by_label("Totals")).to_contain_text("Total: 8 turn(s)")
     task = stack.api(principal).call("GET", f"/tasks/{task_id}")
@@ -89,13 +96,14 @@ def test_nothing_the_model_writes_can_run_as_script(
     page: Any, stack: RunningStack, stub: AnthropicStub, principal: str
 ) -> None:
     # Given Claude (the stub) answering with a script tag and an onerror attribute
-    stub.script(Reply(text=INJECTION))
+    stub.script(Reply(text=INJECTION, delay_s=1.0))
     sign_in(page, principal)
     open_session(page, "/work/inject", "inject")
     # When a task asks, with the same markup in the prompt
     start_task(page, f"Repeat: {INJECTION}", backend="anthropic")
     reply = page.get_by_role("article", name="Turn 2: assistant")
     expect(reply).to_contain_text("<script>", timeout=20_000)
+    _record_latency(page, 2)
     # Then the markup shows as text, nothing ran, and no element came of it; the Markdown around it did render
     expect(reply).to_contain_text("onerror=")
     expect(reply.locator("strong")).to_have_text("done")
@@ -194,3 +202,4 @@ def test_claude_code_tool_calls_fold_to_one_line_with_input_and_result_on_demand
     expect(call.get_by_role("heading", name="Result")).to_be_visible()
     expect(call.get_by_text("buy milk")).to_be_visible()
     expect(page.get_by_text("The list says")).to_be_visible()
+    _record_latency(page, int(_conversation(page).get_by_role("listitem").last.get_attribute("data-seq") or 0))

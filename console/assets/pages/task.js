@@ -99,6 +99,7 @@ function poller(step, problem) {
 class Conversation {
   constructor(list) {
     this.list = list;
+    list.dataset.opened = Date.now(); // with each turn's data-created and data-shown: how fast turns show up
     this.lastSeq = 0;
     this.count = 0;
     this.durationMs = 0;
