@@ -131,3 +131,25 @@ def _detail(api: Any, method: str, path: str, body: dict[str, Any]) -> str:
     except ApiError as err:
         return str(err.problem["detail"])
     raise AssertionError("the API accepted it")
+
+
+def test_the_keyboard_reaches_and_leaves_the_delete_dialog(page: Any, stack: RunningStack, principal: str) -> None:
+    # Given a session in the list
+    stack.api(principal).call("POST", "/sessions", {"project_path": "/work/keys", "name": "keys"})
+    sign_in(page, principal)
+    delete = page.get_by_role("button", name="Delete session keys")
+    delete.wait_for()
+    # When the user tabs from the session's link to its delete button and presses Enter
+    page.get_by_role("link", name="keys").focus()
+    for _ in range(5):
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == "Delete session keys":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    # Then the dialog opens with the safe choice focused, and Escape closes it with nothing deleted
+    dialog = page.get_by_role("dialog", name="Delete session keys?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Keep it")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert [s["name"] for s in stack.api(principal).call("GET", "/sessions")["items"]] == ["keys"]
