@@ -54,20 +54,20 @@ def test_start_a_task_watch_the_reply_and_follow_up(page: Any, stack: RunningSta
     # When they start a task on the offline model
     task_id = start_task(page, "Summarise the *README* in one line")
     # Then its reply appears without a reload, and the task succeeds
-    expect(page.get_by_role("article", name="Turn 2: assistant")).to_contain_text("offline model", timeout=20_000)
+    expect(page.get_by_role("article", name="Interaction 2: assistant")).to_contain_text("offline model", timeout=20_000)
     expect(status_of(page)).to_contain_text("succeeded")
-    expect(page.get_by_role("article", name="Turn 1: user").locator("em")).to_have_text("README")
+    expect(page.get_by_role("article", name="Interaction 1: user").locator("em")).to_have_text("README")
     # When they send three follow-ups, one after the other
     for n in range(3):
         box = page.get_by_role("form", name="Follow-up")
         box.get_by_label("Follow-up").fill(f"And now point {n + 1}?")
         box.get_by_role("button", name="Send follow-up").click()
-        reply = page.get_by_role("article", name=f"Turn {4 + 2 * n}: assistant")
+        reply = page.get_by_role("article", name=f"Interaction {4 + 2 * n}: assistant")
         # Then each reply shows up as it is written, with its figures, and the totals count it
         expect(reply).to_contain_text(f"point {n + 1}?", timeout=20_000)
         _record_latency(page, 4 + 2 * n)
     expect(_turns(page)).to_have_count(8)
-    expect(page.get_by_label("Totals")).to_contain_text("Total: 8 turn(s)")
+    expect(page.get_by_label("Totals")).to_contain_text("Total: 8 interaction(s) in 4 turn(s)")
     task = stack.api(principal).call("GET", f"/tasks/{task_id}")
     expect(page.get_by_label("Totals")).to_contain_text(f"{task['usage']['input_tokens']} in")
     assert task["status"] == "succeeded" and task["interaction_count"] == 8
@@ -101,7 +101,7 @@ def test_nothing_the_model_writes_can_run_as_script(
     open_session(page, "/work/inject", "inject")
     # When a task asks, with the same markup in the prompt
     start_task(page, f"Repeat: {INJECTION}", backend="anthropic")
-    reply = page.get_by_role("article", name="Turn 2: assistant")
+    reply = page.get_by_role("article", name="Interaction 2: assistant")
     expect(reply).to_contain_text("<script>", timeout=20_000)
     _record_latency(page, 2)
     # Then the markup shows as text, nothing ran, and no element came of it; the Markdown around it did render
@@ -146,7 +146,7 @@ def test_fork_a_task_and_retry_refused_with_its_reason(page: Any, stack: Running
     actions.get_by_role("button", name="Fork task").click()
     # Then the fork's page shows the copied conversation, its own answer and where it came from
     expect(page).not_to_have_url(re.compile(source_id))
-    expect(page.get_by_role("article", name="Turn 4: assistant")).to_contain_text("Second question", timeout=20_000)
+    expect(page.get_by_role("article", name="Interaction 4: assistant")).to_contain_text("Second question", timeout=20_000)
     expect(page.get_by_role("link", name=source_id[:8])).to_be_visible()
     fork_id = page.url.rsplit("/", 1)[1]
     api = stack.api(principal)
@@ -168,7 +168,7 @@ def test_the_session_and_task_pages_are_accessible(page: Any, stack: RunningStac
     check_accessibility(page, "session")
     screenshot(page, "session")
     page.get_by_role("table", name="Tasks").get_by_role("link").first.click()
-    expect(page.get_by_role("article", name="Turn 2: assistant")).to_be_visible()
+    expect(page.get_by_role("article", name="Interaction 2: assistant")).to_be_visible()
     check_accessibility(page, "task")
     screenshot(page, "task")
 

@@ -38,7 +38,7 @@ export async function sessionPage(main, sessionId) {
     h(
       "table",
       { "aria-label": "Tasks" },
-      h("thead", {}, h("tr", {}, ["Task", "Status", "Turns", "Tokens", "Created"].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, ["Task", "Status", "Interactions", "Tokens", "Created"].map((c) => h("th", { scope: "col" }, c)))),
       body,
     ),
     status,

@@ -1,4 +1,5 @@
 // A task: its conversation as it grows (polling `after_seq`), totals, follow-ups, cancel, retry and fork.
+// Words as the API uses them: each item is an interaction; a turn (the task's `turns`) is a prompt and its answer.
 import { call, get } from "../api.js";
 import { errorSlot, field, h, seconds, short, tokens, usd, when, withTip } from "../dom.js";
 import { markdown } from "../markdown.js";
@@ -52,7 +53,7 @@ export async function taskPage(main, taskId) {
       task.forked_from ? h("div", {}, h("dt", {}, "Forked from"), h("dd", {}, h("a", { href: `#/tasks/${task.forked_from}` }, short(task.forked_from)))) : "",
     );
     totals.textContent =
-      `Total: ${conversation.count} turn(s), ${tokens(task.usage)} tokens ` +
+      `Total: ${conversation.count} interaction(s) in ${task.turns} turn(s), ${tokens(task.usage)} tokens ` +
       `(${task.usage?.input_tokens || 0} in, ${task.usage?.output_tokens || 0} out), ${usd(task.cost_usd)}, ` +
       `${seconds(conversation.durationMs)} of model time.`;
   }
@@ -126,7 +127,7 @@ class Conversation {
       h(
         "li",
         { class: `turn ${turn.role}`, "data-seq": turn.seq, "data-created": turn.created_at, "data-shown": Date.now() },
-        h("article", { "aria-label": `Turn ${turn.seq}: ${turn.role}` }, h("h3", {}, roleName(turn.role)), h("div", { class: "content" }, body), meta(turn)),
+        h("article", { "aria-label": `Interaction ${turn.seq}: ${turn.role}` }, h("h3", {}, roleName(turn.role)), h("div", { class: "content" }, body), meta(turn)),
       ),
     );
   }
@@ -138,7 +139,7 @@ class Conversation {
       const summary = h("summary", {}, `Tool ${turn.tool_name || "call"}: `, h("code", {}, oneLine(isResult ? "" : turn.content)));
       folded = h("details", {}, summary);
       this.list.append(
-        h("li", { class: "turn tool", "data-seq": turn.seq, "data-created": turn.created_at, "data-shown": Date.now() }, h("article", { "aria-label": `Turn ${turn.seq}: tool ${turn.tool_name || ""}` }, folded)),
+        h("li", { class: "turn tool", "data-seq": turn.seq, "data-created": turn.created_at, "data-shown": Date.now() }, h("article", { "aria-label": `Interaction ${turn.seq}: tool ${turn.tool_name || ""}` }, folded)),
       );
       if (turn.tool_use_id) this.tools.set(turn.tool_use_id, folded);
     }
