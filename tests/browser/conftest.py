@@ -57,7 +57,9 @@ def browser() -> Iterator[Any]:
             pytest.fail(f"browser tests cannot run in CI: {why}")
         _SKIPPED.append(why)
         pytest.skip(f"browser tests skipped: {why}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)  # a busy machine: assertions wait as long as actions do
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import LATENCIES_MS
 from tests.browser.console import check_accessibility, open_session, screenshot, sign_in, start_task, status_of
 from tests.e2e.local_stack import RunningStack, wait_until
-from tests.support.anthropic_stub import AnthropicStub, Held, Reply, ToolUse
+from tests.support.anthropic_stub import AnthropicStub, Held, HttpError, Reply, ToolUse
 
 INJECTION = 'Look: <script>window.__pwned = "script"</script> <img src=x onerror="window.__pwned = \'img\'"> **done**'
 
@@ -54,7 +54,9 @@ def test_start_a_task_watch_the_reply_and_follow_up(page: Any, stack: RunningSta
     # When they start a task on the offline model
     task_id = start_task(page, "Summarise the *README* in one line")
     # Then its reply appears without a reload, and the task succeeds
-    expect(page.get_by_role("article", name="Interaction 2: assistant")).to_contain_text("offline model", timeout=20_000)
+    expect(page.get_by_role("article", name="Interaction 2: assistant")).to_contain_text(
+        "offline model", timeout=20_000
+    )
     expect(status_of(page)).to_contain_text("succeeded")
     expect(page.get_by_role("article", name="Interaction 1: user").locator("em")).to_have_text("README")
     # When they send three follow-ups, one after the other
@@ -146,7 +148,9 @@ def test_fork_a_task_and_retry_refused_with_its_reason(page: Any, stack: Running
     actions.get_by_role("button", name="Fork task").click()
     # Then the fork's page shows the copied conversation, its own answer and where it came from
     expect(page).not_to_have_url(re.compile(source_id))
-    expect(page.get_by_role("article", name="Interaction 4: assistant")).to_contain_text("Second question", timeout=20_000)
+    expect(page.get_by_role("article", name="Interaction 4: assistant")).to_contain_text(
+        "Second question", timeout=20_000
+    )
     expect(page.get_by_role("link", name=source_id[:8])).to_be_visible()
     fork_id = page.url.rsplit("/", 1)[1]
     api = stack.api(principal)
@@ -203,3 +207,19 @@ def test_claude_code_tool_calls_fold_to_one_line_with_input_and_result_on_demand
     expect(call.get_by_text("buy milk")).to_be_visible()
     expect(page.get_by_text("The list says")).to_be_visible()
     _record_latency(page, int(_conversation(page).get_by_role("listitem").last.get_attribute("data-seq") or 0))
+
+
+def test_a_failed_run_shows_its_error_turn_and_status_live(
+    page: Any, stack: RunningStack, stub: AnthropicStub, principal: str
+) -> None:
+    # Given Claude (the stub) refusing the request, a non-retryable error
+    stub.script(HttpError(400, "invalid_request_error", "the prompt was refused by the stub"))
+    sign_in(page, principal)
+    open_session(page, "/work/fails", "fails")
+    # When a task runs into it
+    start_task(page, "This will fail", backend="anthropic")
+    # Then the status turns to failed without a reload, with the reason, and the error is a turn of its own
+    expect(status_of(page)).to_contain_text("failed")
+    error = page.get_by_role("article", name=re.compile(r"^Interaction \d+: error$"))
+    expect(error).to_contain_text("the prompt was refused by the stub")
+    expect(status_of(page)).to_contain_text("Error:")
