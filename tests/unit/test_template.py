@@ -46,6 +46,7 @@ API_ROUTES = {
     ("POST", "/tasks/{task_id}/fork"),
     ("GET", "/tasks/{task_id}/interactions"),
     ("GET", "/admin/consistency"),
+    ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }
 
