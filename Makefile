@@ -144,11 +144,12 @@ build: $(SAM_STAMP) $(VENV_STAMP)
 # EnableClaudeCode=true needs the image, which only a build with Docker makes: `make build` says when it skipped it.
 # Extra flags: `make deploy DEPLOY_ARGS="--parameter-overrides AlarmEmail=ops@example.com"`.
 # Then the console (EnableConsole, the default): console/ and a config.json made from the stack's outputs
-# go to its bucket, and its CloudFront distribution is invalidated (boto3; no AWS CLI needed).
+# go to its bucket, and its CloudFront distribution is invalidated (boto3; no AWS CLI needed). An unchanged
+# stack is no error (--no-fail-on-empty-changeset): a change to console/ alone still gets uploaded.
 DEPLOY_ARGS ?=
 deploy: build
 	@if [ -f samconfig.toml ]; then \
-		$(SAM) deploy $(DEPLOY_ARGS); \
+		$(SAM) deploy --no-fail-on-empty-changeset $(DEPLOY_ARGS); \
 	else \
 		$(SAM) deploy --guided --resolve-s3 --resolve-image-repos --capabilities CAPABILITY_IAM $(DEPLOY_ARGS); \
 	fi
