@@ -18,16 +18,6 @@ from claude_tasks.core.config import Settings
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable", "TranscriptsTable")
 FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
-# SAM policy templates that expand to statements scoped to the resource they are given.
-SCOPED_POLICY_TEMPLATES = {
-    "DynamoDBCrudPolicy",
-    "DynamoDBReadPolicy",
-    "SQSSendMessagePolicy",
-    "SQSPollerPolicy",
-    "S3ReadPolicy",
-    "S3CrudPolicy",
-    "AWSSecretsManagerGetSecretValuePolicy",
-}
 # Actions IAM cannot grant on anything narrower than "*", and those Lambda checks on "*" for a VPC function.
 WITHOUT_RESOURCE_LEVEL = {
     "ec2:DescribeNetworkInterfaces",
@@ -72,16 +62,26 @@ def _function_setting(template: dict[str, Any], logical_id: str, key: str) -> An
 
 
 def _statements(node: Any) -> Iterator[dict[str, Any]]:
-    """Every IAM statement anywhere in `node`, including those inside Fn::If branches."""
+    """Every IAM statement anywhere in `node`, including those inside Fn::If branches
+    (of a whole policy, or of one statement in a list)."""
     if isinstance(node, dict):
         statements = node.get("Statement")
         if isinstance(statements, list):
-            yield from (s for s in statements if isinstance(s, dict))
+            yield from (s for s in _branches(statements) if "Effect" in s)
         for value in node.values():
             yield from _statements(value)
     elif isinstance(node, list):
         for value in node:
             yield from _statements(value)
+
+
+def _branches(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """The dicts of `items`, an Fn::If among them replaced by its branches (AWS::NoValue dropped)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            yield from _branches([b for b in item["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}])
+        elif isinstance(item, dict):
+            yield item
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -161,20 +161,20 @@ def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
-def test_functions_use_only_scoped_policy_templates(template: dict[str, Any], logical_id: str) -> None:
-    # When a function's policies are read
-    policies = _as_list(_resource(template, logical_id).get("Policies", []))
+def test_functions_have_their_own_role_and_nothing_sam_adds(template: dict[str, Any], logical_id: str) -> None:
+    # When a function's permissions are read
+    function = _resource(template, logical_id)
+    role = _resource(template, f"{logical_id}Role")
 
-    # Then each is a policy template known to be scoped, or inline statements (checked above);
-    # no managed policy by name, which could grant anything
-    for policy in policies:
-        assert isinstance(policy, dict), f"{logical_id}: managed policy {policy!r}"
-        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
-        for branch in branches:
-            if branch == {"Ref": "AWS::NoValue"} or "Statement" in branch:
-                continue
-            (name,) = branch
-            assert name in SCOPED_POLICY_TEMPLATES, f"{logical_id}: {name}"
+    # Then they come only from its own role's inline statements (checked above and in test_template_iam):
+    # no SAM policy template (CRUD on whole tables) and no managed policy, which could grant anything
+    # (SAM adds AWSLambdaSQSQueueExecutionRole, on every queue, for an SQS event)
+    assert function["Role"] == {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
+    assert "Policies" not in function
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
 
 
 @pytest.mark.parametrize("logical_id", TABLES)
