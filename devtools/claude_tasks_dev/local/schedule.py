@@ -37,8 +37,9 @@ def full_check_event() -> dict[str, Any]:
 class Schedule:
     """Invokes `function` every `interval_s` seconds on a thread until `stop()`; the first run is one interval in.
 
-    Every `full_check_interval_s` (from the first run on; 0 = never) a run starts a full check
-    instead of doing the frequent duties; the runs after it go on with it, a budget at a time.
+    Every `full_check_interval_s` (from the first run on; 0 = never) a second invocation follows the
+    run: the template's FullCheck schedule, which starts a full check; the runs after it go on with
+    it, a budget at a time.
     """
 
     def __init__(self, function: LambdaFunction, interval_s: float, full_check_interval_s: float = 0.0) -> None:
@@ -62,13 +63,16 @@ class Schedule:
     def _run(self) -> None:
         while not self._stopping.wait(self.interval_s):
             self.run_once()
+            if time.monotonic() >= self._full_check_due:
+                self._full_check_due = time.monotonic() + self.full_check_interval_s
+                self.invoke(full_check_event())
 
     def run_once(self) -> Any:
+        """One run of the frequent schedule; see `invoke`."""
+        return self.invoke(scheduled_event())
+
+    def invoke(self, event: dict[str, Any]) -> Any:
         """One invocation; its failure is logged (as CloudWatch would show it), never raised."""
-        event = scheduled_event()
-        if time.monotonic() >= self._full_check_due:
-            event = full_check_event()
-            self._full_check_due = time.monotonic() + self.full_check_interval_s
         try:
             result = self.function.invoke(event)
         except Exception:
