@@ -154,3 +154,18 @@ def test_the_local_stack_sends_the_full_check_event_the_template_schedules() -> 
     events = load_template()["Resources"]["JanitorFunction"]["Properties"]["Events"]
     # Then its input is the event the local stack sends
     assert json.loads(events["FullCheck"]["Properties"]["Input"]) == full_check_event()
+
+
+def test_a_session_written_before_the_idle_index_is_put_in_it_by_the_full_check(
+    store: Store, settings: Settings
+) -> None:
+    # Given an old empty session as items were written before the idle index existed
+    stamp = iso_in(-48 * 3600)
+    SessionModel("before-the-index", owner="alice", project_path="/p", created_at=stamp, updated_at=stamp).save()
+    janitor = Janitor(store, TaskQueue(settings))
+    assert janitor.delete_orphans() == 0  # the index does not know it
+    # When a full check has run
+    janitor.run(start_full_check=True, budget_s=60)
+    # Then the session is in the index, its age kept, and the next frequent run deletes it
+    assert SessionModel.get("before-the-index").updated_at == stamp
+    assert janitor.run().orphans_deleted == 1
