@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     interactions_table: str = Field("claude-tasks-interactions", validation_alias="INTERACTIONS_TABLE")
     claude_sessions_table: str = Field("claude-tasks-claude-sessions", validation_alias="CLAUDE_SESSIONS_TABLE")
     transcripts_table: str = Field("claude-tasks-transcripts", validation_alias="TRANSCRIPTS_TABLE")
+    audit_table: str = Field("claude-tasks-audit", validation_alias="AUDIT_TABLE")
     task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
     dlq_url: str = Field("", validation_alias="DLQ_URL")
     # Where claude-code tasks run, when not on the task queue (in AWS, the container worker's own queue).
@@ -90,12 +91,16 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(900, validation_alias="LEASE_SECONDS")
     max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
+    # Partitions of each sparse index the janitor reads (active tasks, idle sessions): no hot key.
     active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
-    # The janitor's consistency report: items per scan page (0 = DynamoDB's 1 MB pages), and how
-    # often it runs at most (0 = every janitor run). The local stack sets both: its emulator serves
-    # one request at a time, and scans it serves slowly would hold every other call meanwhile.
+    # The janitor's full consistency check: items per scan page (0 = DynamoDB's 1 MB pages), the
+    # parallel scan's segments per table, and the seconds one invocation spends on it before saving
+    # its progress for the next. The defaults suit the local stack, whose emulator serves one request
+    # at a time: short pages and a short budget never hold every other call for long; the template
+    # sets AWS's own.
     audit_page_size: int = Field(0, ge=0, validation_alias="AUDIT_PAGE_SIZE")
-    report_interval_s: float = Field(0.0, ge=0, validation_alias="REPORT_INTERVAL_S")
+    audit_segments: int = Field(1, ge=1, le=64, validation_alias="AUDIT_SEGMENTS")
+    audit_budget_s: float = Field(1.0, gt=0, validation_alias="AUDIT_BUDGET_S")
 
     @field_validator(
         "aws_endpoint_url", "anthropic_base_url", "project_root", "projects_mount", "allowed_models", mode="before"

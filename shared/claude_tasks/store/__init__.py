@@ -8,6 +8,7 @@ is one conditional `TransactWriteItems`.
 from __future__ import annotations
 
 from claude_tasks.core.config import Settings
+from claude_tasks.store.audit_record import AuditRepository
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
 from claude_tasks.store.forks import ForkRepository
@@ -39,6 +40,7 @@ class Store:
         self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
         self.transcripts = TranscriptRepository(self)
+        self.audit = AuditRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""
