@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claude_tasks.app.janitor import Janitor
@@ -13,14 +13,12 @@ from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 settings = get_settings()
 janitor = Janitor(Store(settings), TaskQueue(settings))
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # no report data in X-Ray
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """Run every duty once; returns what was done (`violations` only when the report was made)."""

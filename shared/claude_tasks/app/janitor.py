@@ -37,7 +37,17 @@ class Janitor:
 
         The consistency report is made when `report_interval_s` has passed since the last one (always, at 0).
         """
-        result = JanitorRun(self.delete_orphans(), self.requeue_stuck(), self.report_if_due())
+        tracer = self._store.tracer
+        with tracer.span("janitor.delete_orphans") as span:
+            orphans = self.delete_orphans()
+            span.set({"claude_tasks.orphans_deleted": orphans})
+        with tracer.span("janitor.requeue_stuck") as span:
+            requeued = self.requeue_stuck()
+            span.set({"claude_tasks.tasks_requeued": requeued})
+        with tracer.span("janitor.consistency_report") as span:
+            report = self.report_if_due()
+            span.set({"claude_tasks.report.made": report is not None})
+        result = JanitorRun(orphans, requeued, report)
         if metrics is not None:
             publish(result, metrics)
         violations = None if result.report is None else len(result.report.violations)

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # The HMAC key that signs pagination cursors (the template's generated secret; the local stack's own).
     cursor_secret: str = Field("local-cursor-key", validation_alias="CURSOR_SECRET")
 
+    # Spans of Claude calls and DynamoDB transactions through OpenTelemetry (claude_tasks.core.tracing).
+    # Off: the OpenTelemetry API is never imported. The template sets it with its `Tracing` parameter.
+    tracing_enabled: bool = Field(False, validation_alias="TRACING_ENABLED")
+
     max_prompt_chars: int = Field(100_000, validation_alias="MAX_PROMPT_CHARS")
     project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
     # Where the Claude Code worker finds projects (in AWS, its EFS mount): a session's project is then
