@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import audit_recheck as recheck
@@ -34,12 +34,16 @@ ViolationKind = Literal[
 
 
 class Violation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: ViolationKind
     subject: str = Field(description="The id of the item at fault (session, task, or task#seq).")
     detail: str
 
 
 class ConsistencyReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     total_sessions: int
     sessions_with_tasks: int
     orphaned_sessions: int
