@@ -1,4 +1,5 @@
-"""Tracing through OpenTelemetry, not the retired X-Ray SDK: configured by the template, absent where it is off.
+"""Tracing through OpenTelemetry, not the retired X-Ray SDK: configured by the template, absent where it is off,
+and the janitor's duties as spans.
 
 What the spans hold (the Claude call, each transaction, never a prompt or a reply) is tested where
 they are made: tests/integration/worker/test_tracing.py and tests/unit/api/test_tracing.py.
@@ -10,10 +11,19 @@ import json
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core.config import Settings
+from claude_tasks.store import Store
+from tests.conftest import SessionFactory, TaskFactory
+from tests.support.spans import attribute_texts, recorded_spans
 
 ROOT = Path(__file__).resolve().parents[2]
 ZIP_FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
@@ -103,3 +113,24 @@ def test_no_dependency_list_brings_the_x_ray_sdk() -> None:
     ]
     # Then none names aws-xray-sdk or Powertools' tracer extra
     assert [r for r in lists if "xray" in r.lower() or "[tracer]" in r.lower()] == []
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    yield from recorded_spans()
+
+
+def test_a_traced_janitor_run_has_a_span_per_duty_and_no_prompt(
+    settings: Settings, session_factory: SessionFactory, task_factory: TaskFactory, spans: InMemorySpanExporter
+) -> None:
+    # Given a task whose prompt must stay out of traces, and the janitor with tracing on
+    task_factory(session_factory(), prompt="Rotate the credentials of account 31415926.")
+    traced = settings.model_copy(update={"tracing_enabled": True, "report_interval_s": 0.0})
+    janitor = Janitor(Store(traced), TaskQueue(traced))
+    # When it runs every duty
+    janitor.run()
+    # Then each duty is a span with what it did, and nothing holds the prompt
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    assert set(finished) == {"janitor.delete_orphans", "janitor.requeue_stuck", "janitor.consistency_report"}
+    assert (finished["janitor.consistency_report"].attributes or {})["claude_tasks.report.made"] is True
+    assert not [t for t in attribute_texts(list(finished.values())) if "31415926" in t]
