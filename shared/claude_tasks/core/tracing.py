@@ -1,14 +1,14 @@
 """Spans of the work a trace is read for — each Claude call, each DynamoDB transaction — through OpenTelemetry.
 
-Why OpenTelemetry's API in our code, and nothing else of it (measured on this machine, `make bench`
-and the README's "Tracing" notes): Powertools' Tracer needs `aws-xray-sdk`, in maintenance since
+Why OpenTelemetry's API in our code, and nothing else of it (measured on this machine; the README's
+design notes have the figures): Powertools' Tracer needs `aws-xray-sdk`, in maintenance since
 2026-02-25 and unsupported from 2027-02-25, and importing it was ~0.1 s of every cold start
 whether or not anyone read a trace. The OpenTelemetry API records nothing by itself: its spans
 are no-ops until an SDK is installed, which in AWS is the ADOT Lambda layer the template adds
 when `Tracing=active` and `AdotLayerArn` is given (it also exports to X-Ray and traces botocore
 and httpx calls underneath ours). Lambda's active tracing alone shows only the invocation.
 
-`from opentelemetry import trace` costs ~25 ms, so this module imports it only when
+`from opentelemetry import trace` costs ~0.03 s of CPU, so this module imports it only when
 `TRACING_ENABLED` is on, on the first span: a function that does not trace never loads it.
 
 What a span may carry: names, ids, counts, token figures and error types — never a prompt,
