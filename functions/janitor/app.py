@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claude_tasks.app.janitor import Janitor
@@ -13,7 +13,6 @@ from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 settings = get_settings()
 janitor = Janitor(Store(settings), TaskQueue(settings))
@@ -22,7 +21,6 @@ SAVE_MARGIN_S = 30.0
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False, capture_error=False)  # no report data in X-Ray
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """One run: the frequent duties, or (`{"full_check": "start"}`, the slow schedule) a full check's start;

@@ -72,8 +72,12 @@ def _count(name: str) -> None:
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
     """Run one record. Returns the outcome (acknowledged); raises to have the record redelivered."""
     logger.thread_safe_append_keys(message_id=record.message_id)
+    span = executor.store.tracer.span(
+        "task.message", {"messaging.system": "aws_sqs", "messaging.message.id": record.message_id}
+    )
     try:
-        outcome = executor.handle(record.body, _delivery(record, lambda_context))
+        with span:
+            outcome = executor.handle(record.body, _delivery(record, lambda_context))
         logger.info("record done", extra={"outcome": outcome.value})
         _count(f"Task{outcome.value.title().replace('_', '')}")
         return outcome.value

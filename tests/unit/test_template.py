@@ -245,8 +245,9 @@ def test_template_sets_only_variables_the_settings_read(template: dict[str, Any]
     # When the variables the template gives every function are read
     given = set(template["Globals"]["Function"]["Environment"]["Variables"])
 
-    # Then each is one of them (a misspelt name would silently fall back to a local default)
-    assert {name for name in given if not name.startswith("POWERTOOLS_")} <= read
+    # Then each is one of them (a misspelt name would silently fall back to a local default), or
+    # Powertools' or OpenTelemetry's own
+    assert {name for name in given if not name.startswith(("POWERTOOLS_", "OTEL_"))} <= read
 
 
 def test_the_worker_gives_every_record_of_a_full_batch_a_thread(template: dict[str, Any]) -> None:

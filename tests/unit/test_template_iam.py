@@ -71,7 +71,11 @@ class Use:
 STORE = "shared/claude_tasks/store"
 # Code paths more than one role shares.
 _LOGS = Use("Lambda writes the function's log lines to its own group", "template.yaml", r"LogGroup: !Ref \w+Logs")
-_XRAY = Use("Tracing: Active (Globals): Lambda and the tracer send segments", "template.yaml", r"Tracing: Active")
+_XRAY = Use(
+    "Tracing=active (Globals): Lambda and the ADOT layer send segments",
+    "template.yaml",
+    r"Tracing: !If \[TracingActive, Active",
+)
 _KMS = Use(
     "With KmsKeyArn, what the function reads (tables, queues, objects, environment) is encrypted with the key",
     "template.yaml",

@@ -160,8 +160,7 @@ def apply_environment(env: MutableMapping[str, str], function_env: Mapping[str, 
             env[name] = value
     admins = {p.strip() for p in env.get("ADMIN_PRINCIPALS", "").split(",") if p.strip()}
     env["ADMIN_PRINCIPALS"] = ",".join(sorted(admins | {LOCAL_ADMIN}))
-    # No X-Ray daemon runs locally, and the janitor's EMF metrics would flood the terminal.
-    env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    # The janitor's EMF metrics would flood the terminal.
     env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # moto serves one request at a time and each scan page costs it time in proportion to the whole
     # table: small pages let other calls in between, and the full check (started every

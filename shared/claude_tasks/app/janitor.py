@@ -48,13 +48,21 @@ class Janitor:
         under way. With it (the slow schedule): start a full check unless one is under
         way, and take its first step. A step lasts `budget_s` at most (default `audit_budget_s`).
         """
+        tracer = self._store.tracer
         if start_full_check:
             started = self._store.audit.start()
             logger.info("full check", extra={"started": started})
             orphans = requeued = 0
         else:
-            orphans, requeued = self.delete_orphans(), self.requeue_stuck()
-        report, under_way = self.full_check_step(budget_s)
+            with tracer.span("janitor.delete_orphans") as span:
+                orphans = self.delete_orphans()
+                span.set({"claude_tasks.orphans_deleted": orphans})
+            with tracer.span("janitor.requeue_stuck") as span:
+                requeued = self.requeue_stuck()
+                span.set({"claude_tasks.tasks_requeued": requeued})
+        with tracer.span("janitor.full_check_step") as span:
+            report, under_way = self.full_check_step(budget_s)
+            span.set({"claude_tasks.report.made": report is not None, "claude_tasks.full_check.under_way": under_way})
         result = JanitorRun(orphans, requeued, report, under_way)
         if metrics is not None:
             publish(result, metrics)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -34,12 +34,16 @@ LISTED_VIOLATIONS = 500
 
 
 class Violation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: ViolationKind
     subject: str = Field(description="The id of the item at fault (session, task, Claude session id, or task#seq).")
     detail: str
 
 
 class ConsistencyReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     total_sessions: int
     sessions_with_tasks: int
     orphaned_sessions: int
@@ -56,6 +60,8 @@ class ConsistencyReport(BaseModel):
 
 class Tally(BaseModel):
     """What the scans have counted and confirmed so far; segments' tallies merge into one."""
+
+    model_config = ConfigDict(defer_build=True)
 
     total_sessions: int = 0
     sessions_with_tasks: int = 0

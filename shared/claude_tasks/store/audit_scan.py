@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from claude_tasks.core.clock import now_iso
 from claude_tasks.store import audit_checks as check
@@ -34,6 +34,8 @@ Unit = tuple[dict[str, Any], Callable[[Tally], None]]
 
 
 class Job(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at a handler's import
+
     table: Table
     segment: int
     start_key: dict[str, Any] | None = None  # DynamoDB's form, as `ExclusiveStartKey` takes it
@@ -42,6 +44,8 @@ class Job(BaseModel):
 
 class Progress(BaseModel):
     """A full check under way: where each job stands, and what the finished items added up to."""
+
+    model_config = ConfigDict(defer_build=True)
 
     started_at: str
     segments: int
