@@ -233,6 +233,9 @@ class TaskRepository:
         if task.claude_session_id is not None:
             # Before the task goes: a delete interrupted here is repeated (the task stays `deleting`).
             self._store.transcripts.delete(task.owner, task.claude_session_id)
+            # The claim too: retired after the task had gone, a failure here answered 503 for a delete
+            # that had happened, and its retry found nothing to finish (404), the claim left unretired.
+            self._store.claims.retire(task)
         tx = self._store.transaction()
         tx.delete("task", TaskModel(task_id), TaskModel.status == TaskStatus.DELETING.value)
         tx.update(
@@ -248,7 +251,6 @@ class TaskRepository:
             # counter decremented once, by whichever delete committed: this one's included.
             if "task" not in cancelled.failed:
                 raise TaskNotFound(task_id) from cancelled
-        self._store.claims.retire(task)
         return task
 
     def _mark_deleting(self, owner: str, task_id: str) -> Task:
