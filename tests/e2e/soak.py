@@ -47,7 +47,8 @@ class Soak:
             ("delete session", 4, self.delete_session),
             ("create task", 22, self.create_task),
             ("follow-up", 10, self.follow_up),
-            ("cancel", 6, self.cancel),
+            ("cancel", 3, self.cancel),
+            ("cancel (new task)", 5, self.cancel_new),
             ("retry", 5, self.retry),
             ("fork", 5, self.fork),
             ("delete task", 4, self.delete_task),
@@ -92,6 +93,7 @@ class Soak:
         if response.status in (204, 404):
             self.sessions.pop(session_id, None)
             self.deleted_sessions.add(session_id)
+            self.deleted_tasks |= {tid for tid, (_, sid) in self.tasks.items() if sid == session_id}
 
     def create_task(self) -> None:
         session_id, owner = self._session()
@@ -116,6 +118,14 @@ class Soak:
 
     def cancel(self) -> None:
         self._on_task("cancel", "POST", "/cancel", {})
+
+    def cancel_new(self) -> None:
+        """A task cancelled as soon as it is created: the cancel races the worker's run."""
+        before = set(self.tasks)
+        self.create_task()
+        made = [task_id for task_id in self.tasks if task_id not in before]
+        if made:
+            self._send("cancel (new task)", self.tasks[made[0]][0], "POST", f"/tasks/{made[0]}/cancel", {})
 
     def retry(self) -> None:
         self._on_task("retry", "POST", "/retry", {})
