@@ -328,7 +328,8 @@ def test_claude_failing_on_every_receive_fails_the_task_and_dead_letters_its_mes
     assert [t.role for t in anthropic.interactions.all(task.task_id)] == [Role.ERROR]
     # And its message is in the DLQ
     assert functions.dead_letters() == [_json(run_body(task))]
-    # TODO(dlq): when the `dlq` branch lands, assert the dead letter's reason record names the Claude error.
+    # TODO(dlq): when the `dlq` branch lands (the worker's reason record keyed by message id), assert the dead
+    # letter's `reason` (GET /admin/dead-letters as an admin) names the Claude error, as `failed.error` does.
     _clean(anthropic)
 
 
