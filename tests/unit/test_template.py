@@ -46,6 +46,7 @@ API_ROUTES = {
     ("DELETE", "/sessions/{session_id}"),
     ("POST", "/sessions/{session_id}/tasks"),
     ("GET", "/sessions/{session_id}/tasks"),
+    ("GET", "/tasks"),
     ("GET", "/tasks/{task_id}"),
     ("PATCH", "/tasks/{task_id}"),
     ("DELETE", "/tasks/{task_id}"),
@@ -55,6 +56,7 @@ API_ROUTES = {
     ("POST", "/tasks/{task_id}/fork"),
     ("GET", "/tasks/{task_id}/interactions"),
     ("GET", "/admin/consistency"),
+    ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }
 
