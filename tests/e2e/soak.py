@@ -35,6 +35,7 @@ class Soak:
     deleted_tasks: set[str] = field(default_factory=set)
     deleted_sessions: set[str] = field(default_factory=set)
     ever_sessions: set[str] = field(default_factory=set)
+    cancelled: set[str] = field(default_factory=set)  # tasks the soak cancelled and has not retried since
     # task.create messages posted straight to the queue: idempotency key -> (owner, session id).
     posted: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Task creates sent with an Idempotency-Key: (owner, session id, key, body), for a client's retry.
@@ -117,7 +118,9 @@ class Soak:
         self._on_task("follow-up", "POST", "/messages", {"prompt": f"and then {self.rng.randrange(100)}?"})
 
     def cancel(self) -> None:
-        self._on_task("cancel", "POST", "/cancel", {})
+        done = self._on_task("cancel", "POST", "/cancel", {})
+        if done is not None and done[2].status == 200:
+            self.cancelled.add(done[0])
 
     def cancel_new(self) -> None:
         """A task cancelled as soon as it is created: the cancel races the worker's run."""
@@ -125,9 +128,19 @@ class Soak:
         self.create_task()
         made = [task_id for task_id in self.tasks if task_id not in before]
         if made:
-            self._send("cancel (new task)", self.tasks[made[0]][0], "POST", f"/tasks/{made[0]}/cancel", {})
+            owner = self.tasks[made[0]][0]
+            if self._send("cancel (new task)", owner, "POST", f"/tasks/{made[0]}/cancel", {}).status == 200:
+                self.cancelled.add(made[0])
 
     def retry(self) -> None:
+        """Mostly a task the soak cancelled (retry takes cancelled, failed or exhausted tasks), else any."""
+        cancelled = sorted(self.cancelled - self.deleted_tasks)
+        if cancelled and self.rng.random() < 0.7:
+            task_id = self.rng.choice(cancelled)
+            owner = self.tasks[task_id][0]
+            if self._send("retry", owner, "POST", f"/tasks/{task_id}/retry", {}).status == 202:
+                self.cancelled.discard(task_id)
+            return
         self._on_task("retry", "POST", "/retry", {})
 
     def fork(self) -> None:
