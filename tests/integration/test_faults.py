@@ -23,6 +23,8 @@ Each fault of the list, and where it is made:
   `tests/unit/test_repositories_translate_faults.py` (every repository method turns throttling and
   timeouts into `TransientStoreError`) and `tests/integration/worker/test_duplicates.py`
   (`test_a_transaction_conflict_is_retryable_and_the_redelivery_writes_one_pair`).
+  Beyond the list, `test_a_write_that_committed_with_its_answer_lost_is_a_503_and_its_retry_finds_it_done`
+  (each write of the same nine operations committed, its answer lost).
 - **Claude 429 / 529 / 500 / timeout / 400**: `tests/integration/worker/test_anthropic_backend.py`
   (a 429 retried by the SDK; 529 until the last receive; an overload mid-stream; a 400 fails at once;
   a hang times out); here `test_claude_failing_on_every_receive_fails_the_task_and_dead_letters_its_message`
@@ -232,6 +234,38 @@ def test_a_fault_on_each_write_of_an_api_operation_is_a_503_and_its_retry_comple
         # And the same request sent again completes
         again = send(given)
         assert again.status in operation.ok, (index, target, again.status, again.body)
+        # And no invariant was broken on the way
+        _clean(store)
+
+
+# What the same request answers once its first attempt did commit: the operation is done (a delete finds nothing
+# left, a cancel or retry finds the task already moved); every other operation answers as the first time.
+DONE_ALREADY = {"cancel": 409, "retry": 409, "delete task": 404, "delete session (cascade)": 404}
+LOST_ANSWER = AwsError(500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error")
+
+
+@pytest.mark.parametrize("name", list(OPERATIONS))
+def test_a_write_that_committed_with_its_answer_lost_is_a_503_and_its_retry_finds_it_done(
+    functions: Functions, store: Store, faults: AwsFaults, name: str
+) -> None:
+    operation = OPERATIONS[name]
+
+    def send(given: Any) -> Any:
+        return functions.api(operation.event, owner=OWNER, **operation.request(given))
+
+    first = operation.given(functions, store)
+    writes = _writes_of(faults, lambda: send(first))
+    for index, target in enumerate(writes):
+        # When DynamoDB commits the operation's write number `index` but its answer (and the SDK's retry's) is lost
+        given = operation.given(functions, store)
+        faults.fail(WRITES, LOST_ANSWER, skip=index, after=True)
+        refused = send(given)
+        assert faults.clear() >= 1, f"{name}: write {index} ({target}) was not made"
+        # Then the caller is told to try again, never a 500
+        assert refused.status == 503, (index, target, refused.body)
+        # And the same request sent again completes, or finds its work done
+        again = send(given)
+        assert again.status in operation.ok | {DONE_ALREADY.get(name, 0)}, (index, target, again.status, again.body)
         # And no invariant was broken on the way
         _clean(store)
 
