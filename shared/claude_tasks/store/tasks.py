@@ -261,8 +261,10 @@ class TaskRepository:
         if task.claude_session_id is not None:
             # Before the task goes: a delete interrupted here is repeated (the task stays `deleting`).
             self._store.transcripts.delete(task.owner, task.claude_session_id)
+            # The claim too: retired after the task had gone, a failure here answered 503 for a delete
+            # that had happened, and its retry found nothing to finish (404), the claim left unretired.
+            self._store.claims.retire(task)
         self._remove(task)
-        self._store.claims.retire(task)
         return task
 
     def _remove(self, task: Task) -> None:
