@@ -18,6 +18,8 @@ from botocore.config import Config
 
 from claude_tasks_dev.local.aws import TRIM_STREAM_PATH
 
+IDLE_READS_PER_TRIM = 20
+
 
 def _as_lambda(value: Any) -> Any:
     """boto3's parsed record as Lambda's JSON has it: times in epoch seconds, binary values base64 text."""
@@ -45,8 +47,9 @@ class StreamReader:
         self._streams = boto3.client("dynamodbstreams", region_name=region, endpoint_url=endpoint_url, config=config)
         self._shard = self._streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
         self._last: str | None = None  # sequence number of the last record taken
+        self._idle_reads = 0
 
-    def read(self, limit: int = 100) -> list[dict[str, Any]]:
+    def read(self, limit: int = 1000) -> list[dict[str, Any]]:
         """Up to `limit` records after the last one taken (`advance`), each with its `eventSourceARN`."""
         position: dict[str, Any] = (
             {"ShardIteratorType": "TRIM_HORIZON"}
@@ -55,6 +58,9 @@ class StreamReader:
         )
         iterator = self._streams.get_shard_iterator(StreamArn=self.arn, ShardId=self._shard, **position)
         records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=limit)["Records"]
+        self._idle_reads = 0 if records else self._idle_reads + 1
+        if self._idle_reads >= IDLE_READS_PER_TRIM:
+            self._trim()  # each read leaves two iterators behind in the emulator, records or not
         return [{**_as_lambda(record), "eventSourceARN": self.arn} for record in records]
 
     def advance(self, records: list[dict[str, Any]]) -> None:
@@ -62,7 +68,13 @@ class StreamReader:
         if not records:
             return
         self._last = str(records[-1]["dynamodb"]["SequenceNumber"])
-        query = urllib.parse.urlencode({"table": self._table, "through": self._last})
+        self._trim()
+
+    def _trim(self) -> None:
+        self._idle_reads = 0
+        if self._endpoint_url is None:
+            return  # moto in this process (the unit tests): nothing to serve the trim
+        query = urllib.parse.urlencode({"table": self._table, "through": self._last or "0"})
         # Our own loopback endpoint, http only: S310's concern (file:, custom schemes) cannot arise.
         request = urllib.request.Request(f"{self._endpoint_url}{TRIM_STREAM_PATH}?{query}", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310

@@ -47,6 +47,8 @@ def table_of(record: StreamRecord) -> str:
 def task_event(record: StreamRecord) -> TaskEvent | None:
     """The event `record` stands for, or None when it changes no status (see the module docstring)."""
     change = record["dynamodb"]
+    if not any(_is_task(change.get(image)) for image in ("NewImage", "OldImage")):
+        return None  # an item of another kind, should one ever share the table
     new = task_from_image(change["NewImage"]) if change.get("NewImage") else None
     old = task_from_image(change["OldImage"]) if change.get("OldImage") else None
     if new is not None and old is not None and new.status == old.status:
@@ -59,6 +61,10 @@ def task_event(record: StreamRecord) -> TaskEvent | None:
     task = new or old
     when = new.updated_at if new is not None else _approximate_time(change, old.updated_at)
     return _event(record, task, EventStatus.DELETED, EventStatus(old.status.value), when)
+
+
+def _is_task(image: Mapping[str, Any] | None) -> bool:
+    return image is not None and "session_id" in image and "status" in image
 
 
 def task_events(records: Iterable[StreamRecord]) -> list[TaskEvent]:
