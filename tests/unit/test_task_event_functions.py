@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,6 +21,8 @@ from claude_tasks_dev.local.stream import StreamReader
 from tests.conftest import SessionFactory
 from tests.support.handlers import load_handler
 from tests.support.worker import LambdaContextStub, environment
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 @pytest.fixture
@@ -118,16 +121,22 @@ def test_the_replies_function_sends_nothing_before_the_end_or_outside_the_prefix
 
 
 def _bus_event(status: str, reply_to: str) -> dict[str, Any]:
-    detail = {
-        "event_id": "0d8f1c4e-2d1b-5a63-9d55-6f0f7f0b6f11",
-        "task_id": "7a1f0d3e-0000-4000-8000-000000000001",
-        "session_id": "5e7d1c2a-0000-4000-8000-000000000001",
-        "owner": "alice",
-        "reply_to": reply_to,
-        "status": status,
-        "previous_status": "running",
-        "version": 4,
-        "occurred_at": "2026-11-30T12:00:00.000000Z",
-        "links": {"task": "/tasks/x", "interactions": "/tasks/x/interactions"},
-    }
-    return {"source": "claude-task-server", "detail-type": f"Task {status.capitalize()}", "detail": detail}
+    """The sample bus event (`events/eventbridge/task-failed.json`), as another status and queue."""
+    event: dict[str, Any] = json.loads((EVENTS / "eventbridge" / "task-failed.json").read_text())
+    event["detail-type"] = f"Task {status.capitalize()}"
+    event["detail"].update(status=status, reply_to=reply_to)
+    return event
+
+
+def test_the_sample_batch_makes_the_sample_events(handlers: dict[str, ModuleType], bus_copy: str) -> None:
+    # Given the pipe's sample batch (`sam local invoke TaskEventsFunction -e events/pipes/task-stream-batch.json`)
+    batch = json.loads((EVENTS / "pipes" / "task-stream-batch.json").read_text())
+    # When the function publishes it
+    answer = handlers["events"].lambda_handler(batch, LambdaContextStub())
+    # Then its last event is the sample the replies function is given (reply_to aside: the sample names one)
+    settings = get_settings()
+    received = _received(settings, bus_copy)
+    assert answer == {"records": 3, "events": 3}
+    sample = json.loads((EVENTS / "eventbridge" / "task-failed.json").read_text())
+    assert received[-1]["detail"] == {**sample["detail"], "reply_to": None}
+    assert received[-1]["detail-type"] == sample["detail-type"]
