@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = ("api", "worker", "janitor")
+HANDLERS = ("api", "worker", "janitor", "events", "replies")
 _TIMER = "import sys, time; {prefix}t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
 
 
