@@ -7,8 +7,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from claude_tasks.core.clock import now_iso
 from tests.browser.console import check_accessibility, screenshot, sign_in
-from tests.e2e.local_stack import RunningStack
+from tests.e2e.local_stack import RunningStack, report_since, wait_until
 
 FIGURES = (
     "Sessions",
@@ -27,12 +28,14 @@ def test_the_admin_sees_the_consistency_report_and_the_dead_letter_queue(page: A
     api = stack.api("report-owner")
     session = api.call("POST", "/sessions", {"project_path": "/work/report", "name": "report"})
     api.call("POST", f"/sessions/{session['session_id']}/tasks", {"prompt": "hi", "backend": "offline"})
+    # (the janitor's full check runs every 2 s here: wait for one that started after the data was written)
+    admin = stack.api(stack.info["admin_principal"])
+    report = wait_until(report_since(admin, now_iso()), 60, "a full check of the data")
     sign_in(page, stack.info["admin_principal"])
     # When they open the admin page
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     table = page.get_by_role("table", name="Consistency figures")
     # Then every figure of the seed report is a row with the number the API reports, and no violation
-    report = stack.api(stack.info["admin_principal"]).call("GET", "/admin/consistency")
     for label in FIGURES:
         expect(table.get_by_role("row", name=label, exact=False).first).to_be_visible()
     sessions_row = table.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Sessions", exact=True))

@@ -30,8 +30,9 @@ export async function adminPage(main) {
 
 async function showReport(section) {
   const problem = errorSlot();
-  const refresh = h("button", { type: "button", onclick: () => load() }, "Run the report again");
-  const body = h("div", { "aria-live": "polite" }, h("p", {}, "Scanning the tables…"));
+  // The report is the janitor's last full check (it scans in budgeted steps on its schedule): this reads it again.
+  const refresh = h("button", { type: "button", onclick: () => load() }, "Read the latest report");
+  const body = h("div", { "aria-live": "polite" }, h("p", {}, "Reading the janitor's last report…"));
   section.append(refresh, problem, body);
   async function load() {
     problem.clear();
@@ -39,9 +40,13 @@ async function showReport(section) {
       const data = await get("/admin/consistency");
       const rows = FIGURES.filter(([key]) => key in data).map(([key, label]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, String(data[key]))));
       const violations = data.violations || [];
+      const unlisted = data.violations_not_listed || 0;
+      const when = data.completed_at ? `Full check started ${data.started_at}, completed ${data.completed_at}.` : "";
       body.replaceChildren(
+        h("p", {}, when),
         h("table", { "aria-label": "Consistency figures" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Figure"), h("th", { scope: "col" }, "Count"))), h("tbody", {}, rows)),
-        h("h3", {}, `Violations: ${violations.length}`),
+        h("h3", {}, `Violations: ${violations.length + unlisted}`),
+        unlisted ? h("p", {}, `${unlisted} more not listed (the list keeps the first ${violations.length}).`) : "",
         violations.length
           ? h("ul", { "aria-label": "Violations" }, violations.map((v) => h("li", {}, h("strong", {}, v.kind), " ", h("code", {}, v.subject), ": ", v.detail)))
           : h("p", {}, "None: every invariant holds."),
