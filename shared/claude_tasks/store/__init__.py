@@ -10,6 +10,7 @@ from __future__ import annotations
 from claude_tasks.core.config import Settings
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
+from claude_tasks.store.dead_letters import DeadLetterReasons
 from claude_tasks.store.forks import ForkRepository
 from claude_tasks.store.interactions import InteractionRepository
 from claude_tasks.store.models import bind
@@ -39,6 +40,7 @@ class Store:
         self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
         self.transcripts = TranscriptRepository(self)
+        self.dead_letters = DeadLetterReasons(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""
