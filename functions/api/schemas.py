@@ -139,7 +139,7 @@ class _Body(BaseModel):
 
 class RedriveBody(_Body):
     message_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
-        default_factory=list, max_length=100, description="The messages to redrive; none named: every one."
+        default_factory=list, max_length=100, description="The messages to redrive; none named (`{}`): every one."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from problems import documented
@@ -47,7 +47,5 @@ def list_dead_letters(
     tags=["admin"],
     responses=documented(200, "What was redriven and what was refused, and why.", 400, 403, 503),
 )
-def redrive_dead_letters(
-    owner: Owner, queues: DeadLetters, body: Annotated[RedriveBody | None, Body()] = None
-) -> Redrive:
-    return queues.redrive(owner, list(body.message_ids) if body else [])
+def redrive_dead_letters(owner: Owner, queues: DeadLetters, body: RedriveBody) -> Redrive:
+    return queues.redrive(owner, list(body.message_ids))

@@ -81,7 +81,7 @@ def test_a_limit_out_of_range_is_422(call: Call, configure: Callable[..., Settin
     assert call("list_dead_letters", owner="root", query={"limit": limit}).status == 422
 
 
-@pytest.mark.parametrize("body", [None, {}, {"message_ids": []}])
+@pytest.mark.parametrize("body", [{}, {"message_ids": []}])
 def test_redrive_without_ids_redrives_every_message(
     call: Call, configure: Callable[..., Settings], settings: Settings, dead_letter: Callable[[str], str], body: Any
 ) -> None:
@@ -118,7 +118,7 @@ def test_redriving_a_failed_tasks_message_is_refused_with_the_retry_pointer(
     assert result.json()["redriven"] == [] and _task_queue(settings) == []
 
 
-@pytest.mark.parametrize("body", [{"message_ids": "all"}, {"message_ids": [""]}, {"ids": []}])
+@pytest.mark.parametrize("body", [None, [None, None], {"message_ids": "all"}, {"message_ids": [""]}, {"ids": []}])
 def test_a_malformed_redrive_body_is_422(call: Call, configure: Callable[..., Settings], body: Any) -> None:
     configure(admin_principals="root")
     assert call("redrive_dead_letters", owner="root", body=body).status == 422
