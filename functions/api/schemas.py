@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from claude_tasks.app.dead_letters import DeadLetterPage, Redrive
+from claude_tasks.app.dead_letter_views import DeadLetterPage, Redrive
 from claude_tasks.claude import BACKEND_NAMES
 from claude_tasks.core import paths
 from claude_tasks.core.limits import (

@@ -11,27 +11,23 @@ ended or is gone is refused: it would find nothing to run, and a failed task is 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, Field
 
+from claude_tasks.app.dead_letter_views import DeadLetter, DeadLetterPage, Redrive, RedriveRefusal, view
 from claude_tasks.app.delivery import Delivery, MessageRejected
 from claude_tasks.app.queue import TaskRun, parse
 from claude_tasks.core.clients import make_client
-from claude_tasks.core.clock import iso
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import DeadLetterQueueUnavailable, Forbidden, TaskNotFound
 from claude_tasks.core.lifecycle import FINISHED, Event, sources
 from claude_tasks.core.records import TaskStatus
-from claude_tasks.store.dead_letters import Reason
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -47,36 +43,6 @@ HOLD_S = 60
 MAX_REDRIVE = 100
 # How far into each DLQ a redrive of named messages looks for them.
 MAX_LOOK = 500
-NO_REASON = (
-    "no reason recorded: the worker's invocation ended without answering for its last receive "
-    "(a timeout or a crash); look in the worker's log under this message id"
-)
-
-
-class DeadLetter(BaseModel):
-    message_id: str
-    queue: str = Field(description="`tasks`, or `claude-code` for the Claude Code worker's queue.")
-    kind: str | None = Field(description="The message's `type` (`task.run`, `task.create`, …), when it has one.")
-    task_id: str | None
-    session_id: str | None
-    reason: str | None = Field(description="Why the worker gave up on it, as it said on the last receive.")
-    sent_at: str | None = Field(description="When the message was first sent to its task queue.")
-    receive_count: int = Field(description="Receives by the worker (SQS's count when no reason was recorded).")
-
-
-class DeadLetterPage(BaseModel):
-    items: list[DeadLetter]
-    next_cursor: str | None = Field(None, description="Always null: SQS has no position to resume from.")
-
-
-class RedriveRefusal(BaseModel):
-    message_id: str
-    detail: str
-
-
-class Redrive(BaseModel):
-    redriven: list[str]
-    refused: list[RedriveRefusal]
 
 
 @dataclass(frozen=True)
@@ -118,7 +84,7 @@ class DeadLetterQueues:
             for queue in self._queues():
                 messages = self._take(queue.dlq_url, limit - len(items))
                 self._release(queue.dlq_url, messages)
-                items.extend(_view(queue.name, message, reasons.get(message["MessageId"])) for message in messages)
+                items.extend(view(queue.name, message, reasons.get(message["MessageId"])) for message in messages)
         return DeadLetterPage(items=items)
 
     def redrive(self, principal: str, message_ids: list[str]) -> Redrive:
@@ -226,33 +192,3 @@ def _sqs_faults() -> Iterator[None]:
     except (BotoCoreError, ClientError) as error:
         logger.exception("SQS failed while the dead-letter queues were read")
         raise DeadLetterQueueUnavailable(f"SQS did not answer: {type(error).__name__}; try again") from error
-
-
-def _view(queue: str, message: dict[str, Any], reason: Reason | None) -> DeadLetter:
-    fields = _fields(message["Body"])
-    attributes = message.get("Attributes", {})
-    sent = attributes.get("SentTimestamp")
-    return DeadLetter(
-        message_id=message["MessageId"],
-        queue=queue,
-        kind=_short(fields.get("type"), 32),
-        task_id=_short(fields.get("task_id"), 64),
-        session_id=_short(fields.get("session_id"), 64),
-        reason=reason.reason if reason else NO_REASON,
-        sent_at=iso(datetime.fromtimestamp(int(sent) / 1000, UTC)) if sent else None,
-        receive_count=reason.receive_count if reason else int(attributes.get("ApproximateReceiveCount", 0)),
-    )
-
-
-def _fields(body: str) -> dict[str, Any]:
-    """The body's top-level fields when it is a JSON object, whatever its schema; else none."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _short(value: Any, limit: int) -> str | None:
-    # A message posted from outside may hold anything: only a plausible id or type is echoed back.
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None

@@ -122,3 +122,15 @@ def test_redriving_a_failed_tasks_message_is_refused_with_the_retry_pointer(
 def test_a_malformed_redrive_body_is_422(call: Call, configure: Callable[..., Settings], body: Any) -> None:
     configure(admin_principals="root")
     assert call("redrive_dead_letters", owner="root", body=body).status == 422
+
+
+@pytest.mark.parametrize("name", ROUTES)
+def test_a_dlq_sqs_cannot_reach_is_a_503(call: Call, configure: Callable[..., Settings], name: str) -> None:
+    # Given a DLQ that SQS does not know (deleted, or a wrong DLQ_URL)
+    configure(admin_principals="root", dlq_url="https://sqs.us-east-1.amazonaws.com/123456789012/no-such-dlq")
+    # When root lists or redrives
+    result = call(name, owner="root", body={} if name == "redrive_dead_letters" else None)
+    # Then a transient problem that says to try again, not a 500
+    assert result.status == 503, result.body
+    assert result.json()["type"] == "urn:claude-tasks:problem:dead-letter-queue-unavailable"
+    assert result.headers.get("Retry-After") == "1"
