@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from claude_tasks.app.dead_letter_views import DeadLetter, DeadLetterPage, Redrive, RedriveRefusal, view
+from claude_tasks.app.dead_letter_views import DeadLetterPage, Redrive, RedriveRefusal, view
 from claude_tasks.app.delivery import Delivery, MessageRejected
 from claude_tasks.app.queue import TaskRun, parse
 from claude_tasks.core.clients import make_client
@@ -78,14 +78,15 @@ class DeadLetterQueues:
     def letters(self, principal: str, limit: int) -> DeadLetterPage:
         """Up to `limit` messages of the DLQs, each with its reason. Raises `Forbidden` unless an admin."""
         self._check_admin(principal)
-        reasons = self._store.dead_letters.all()
-        items: list[DeadLetter] = []
+        found: list[tuple[str, Any]] = []
         with _sqs_faults():
             for queue in self._queues():
-                messages = self._take(queue.dlq_url, limit - len(items))
+                messages = self._take(queue.dlq_url, limit - len(found))
                 self._release(queue.dlq_url, messages)
-                items.extend(view(queue.name, message, reasons.get(message["MessageId"])) for message in messages)
-        return DeadLetterPage(items=items)
+                found.extend((queue.name, message) for message in messages)
+        # Read after the messages: a reason is written before its message moves, so none is missed.
+        reasons = self._store.dead_letters.all()
+        return DeadLetterPage(items=[view(name, message, reasons.get(message["MessageId"])) for name, message in found])
 
     def redrive(self, principal: str, message_ids: list[str]) -> Redrive:
         """Send the named messages (none named: every one, up to `MAX_REDRIVE`) back to their task queues.
@@ -158,7 +159,6 @@ class DeadLetterQueues:
                 f"a redriven task.run would not run it{retry}"
             )
         return f"task {task.task_id} is already {task.status.value}: a redriven task.run would not run it{retry}"
-        return None
 
     def _take(self, queue_url: str, limit: int) -> list[Any]:
         """Up to `limit` messages of the queue, held invisible for `HOLD_S` seconds."""
