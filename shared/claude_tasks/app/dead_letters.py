@@ -102,7 +102,11 @@ class DeadLetterQueues:
                 self._redrive_queue(queue, wanted, result)
         seen = {*result.redriven, *(r.message_id for r in result.refused)}
         result.refused.extend(
-            RedriveRefusal(message_id=i, detail="not in a dead-letter queue: redriven already, expired, or mistyped")
+            RedriveRefusal(
+                message_id=i,
+                detail="not in a dead-letter queue: redriven already, expired, or mistyped (or held for a moment "
+                "by another listing or redrive: try again)",
+            )
             for i in dict.fromkeys(message_ids)
             if i not in seen
         )
