@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -24,7 +26,8 @@ REPORT = {
 class Canned(BaseHTTPRequestHandler):
     """Answers GET/POST with `routes[(method, path)]` = (status, body); records each request and JSON body."""
 
-    routes: dict[tuple[str, str], tuple[int, Any]] = {}
+    # (method, path) or, for one page of a list, (method, path, cursor)
+    routes: dict[tuple[str, ...], tuple[int, Any]] = {}
     seen: list[tuple[str, str, str | None]] = []
     bodies: list[Any] = []
 
@@ -33,7 +36,9 @@ class Canned(BaseHTTPRequestHandler):
         Canned.seen.append((self.command, self.path, self.headers.get("authorization")))
         length = int(self.headers.get("content-length") or 0)
         Canned.bodies.append(json.loads(self.rfile.read(length)) if length else None)
-        status, body = Canned.routes.get((self.command, path), (404, {"message": "Not Found"}))
+        cursor = parse_qs(self.path.partition("?")[2]).get("cursor", [""])[0]
+        answer = Canned.routes.get((self.command, path, cursor)) or Canned.routes.get((self.command, path))
+        status, body = answer or (404, {"message": "Not Found"})
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -41,7 +46,7 @@ class Canned(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_DELETE = _answer
+    do_GET = do_POST = do_DELETE = do_PATCH = _answer
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -315,3 +320,290 @@ def test_a_task_shows_its_claude_code_options_and_server_names(api: str, capsys:
     out = capsys.readouterr().out
     assert "allowed_tools" in out and "workspace" in out and "github (http)" in out
     assert "permission_mode" not in out and "worktree " not in out
+
+
+# --- issue 12: the CLI as a new user found it -------------------------------------------------------------
+
+TASK_A = "0b7c2f1e-5d4a-4c3b-9a8f-7e6d5c4b3a21"
+TASK_B = "0b7c2f1e-9999-4c3b-9a8f-7e6d5c4b3a22"
+SESSION_A = "4b6f2a3e-9c1d-4e8f-a7b2-5d3c1e9f0a61"
+
+
+def _bob(api: str, *argv: str) -> int:
+    return main(["--api-url", api, "--token", "bob", *argv])
+
+
+def test_a_unique_prefix_of_8_characters_names_the_task(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given two tasks whose ids share their first 8 characters (as `run --wait` once showed them)
+    listing = {"items": [{"task_id": TASK_A}, {"task_id": TASK_B}], "next_cursor": None}
+    Canned.routes[("GET", "/tasks")] = (200, listing)
+    Canned.routes[("GET", f"/tasks/{TASK_A}")] = (200, {**QUEUED, "task_id": TASK_A})
+    # When a longer, unique prefix is given
+    assert _bob(api, "tasks", "show", TASK_A[:13]) == 0
+    # Then the task it names was asked for by its whole id
+    assert Canned.seen[-1][1] == f"/tasks/{TASK_A}" and TASK_A in capsys.readouterr().out
+
+
+def test_an_ambiguous_prefix_lists_the_candidates_and_a_short_one_is_refused(
+    api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Canned.routes[("GET", "/tasks")] = (200, {"items": [{"task_id": TASK_A}, {"task_id": TASK_B}], "next_cursor": None})
+    # An ambiguous prefix: a usage error naming both
+    assert _bob(api, "tasks", "show", TASK_A[:8]) == 2
+    err = capsys.readouterr().err
+    assert TASK_A in err and TASK_B in err and "fits 2 tasks" in err
+    # Fewer than 8 characters: refused before any listing
+    seen = len(Canned.seen)
+    assert _bob(api, "tasks", "show", TASK_A[:7]) == 2
+    assert "at least 8 characters" in capsys.readouterr().err and len(Canned.seen) == seen
+    # A prefix nothing fits: status 1, as a 404 would be
+    assert _bob(api, "tasks", "show", "ffffffff") == 1
+
+
+def test_a_session_prefix_is_looked_up_in_the_sessions(api: str) -> None:
+    Canned.routes[("GET", "/sessions")] = (200, {"items": [{"session_id": SESSION_A}], "next_cursor": None})
+    Canned.routes[("POST", f"/sessions/{SESSION_A}/tasks")] = (202, QUEUED)
+    assert _bob(api, "run", SESSION_A[:8], "hi") == 0
+    assert Canned.seen[-1][:2] == ("POST", f"/sessions/{SESSION_A}/tasks")
+
+
+def test_tasks_list_without_a_session_lists_yours_across_sessions(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given tasks in two sessions
+    rows = [
+        {"task_id": TASK_A, "session_id": SESSION_A, "status": "failed", "turns": 1, "interaction_count": 5},
+        {"task_id": TASK_B, "session_id": "s-2", "status": "failed", "turns": 2, "interaction_count": 4},
+    ]
+    Canned.routes[("GET", "/tasks")] = (200, {"items": rows, "next_cursor": None})
+    # When they are listed without a session, one status only
+    assert _bob(api, "tasks", "list", "--status", "failed") == 0
+    # Then GET /tasks was asked with the filter; each row names its session, and TURNS is the API's `turns`
+    assert Canned.seen[-1][1].startswith("/tasks?") and "status=failed" in Canned.seen[-1][1]
+    heading, first, _ = capsys.readouterr().out.splitlines()
+    assert heading.split()[:4] == ["TASK", "SESSION", "STATUS", "TURNS"]
+    assert first.split()[:4] == [TASK_A, SESSION_A, "failed", "1"]
+
+
+def test_a_list_that_goes_on_says_so_and_all_pages_through(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given 55 sessions, served 50 to a page (the canned API ignores the cursor: it only counts pages)
+    page = {"items": [{"session_id": f"s-{i}"} for i in range(50)], "next_cursor": "c-50"}
+    Canned.routes[("GET", "/sessions")] = (200, page)
+    # When the first 50 are listed
+    assert _bob(api, "--json", "sessions", "list") == 0
+    # Then the 50 are printed and stderr says more exist and how to see them
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 50
+    assert "50 shown; more exist" in captured.err and "--all" in captured.err and "--cursor c-50" in captured.err
+    # And with --all every page is read until next_cursor is null, with no note
+    Canned.routes[("GET", "/sessions")] = (200, {"items": [{"session_id": "s-last"}], "next_cursor": None})
+    assert _bob(api, "--json", "sessions", "list", "--all", "--cursor", "c-50") == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [{"session_id": "s-last"}] and captured.err == ""
+    assert "cursor=c-50" in Canned.seen[-1][1]
+
+
+def test_a_full_last_page_is_not_called_more(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a list that ends with a full page: DynamoDB still hands out a cursor after it
+    Canned.routes[("GET", "/sessions")] = (200, {"items": [{"session_id": "s-1"}], "next_cursor": "c-1"})
+    Canned.routes[("GET", "/sessions", "c-1")] = (200, {"items": [], "next_cursor": None})
+    # When it is listed
+    assert _bob(api, "sessions", "list", "--limit", "1") == 0
+    # Then the CLI looked behind the cursor, found nothing, and says nothing
+    assert "shown" not in capsys.readouterr().err
+
+
+def test_fork_edit_and_the_new_run_flags_send_what_the_api_takes(api: str) -> None:
+    # fork, with a prompt and another session
+    Canned.routes[("POST", "/tasks/t-1/fork")] = (202, {**QUEUED, "task_id": "t-2", "forked_from": "t-1"})
+    assert _bob(api, "fork", "t-1", "Same, in French", "--session", "s-2") == 0
+    assert Canned.seen[-1][:2] == ("POST", "/tasks/t-1/fork")
+    assert Canned.bodies[-1] == {"prompt": "Same, in French", "session_id": "s-2"}
+    # tasks edit: title and metadata, then clearing the metadata
+    Canned.routes[("PATCH", "/tasks/t-1")] = (200, QUEUED)
+    assert _bob(api, "tasks", "edit", "t-1", "--title", "haiku", "--metadata", '{"ticket": "T-1"}') == 0
+    assert Canned.bodies[-1] == {"title": "haiku", "metadata": {"ticket": "T-1"}}
+    assert _bob(api, "tasks", "edit", "t-1", "--clear-metadata") == 0
+    assert Canned.bodies[-1] == {"metadata": None}
+    assert _bob(api, "tasks", "edit", "t-1") == 2  # nothing to change
+    assert _bob(api, "tasks", "edit", "t-1", "--metadata", "[1]") == 2  # not an object
+    # run: backend, model, max tokens per reply, and every limit
+    Canned.routes[("POST", "/sessions/s-1/tasks")] = (202, QUEUED)
+    argv = ["run", "s-1", "hi", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--max-tokens", "256"]
+    limits = ["--max-turns", "3", "--max-run-tokens", "9000", "--max-budget-usd", "0.25"]
+    assert _bob(api, *argv, *limits) == 0
+    assert Canned.bodies[-1] == {
+        "prompt": "hi", "backend": "anthropic", "model": "claude-haiku-4-5", "max_tokens": 256,
+        "limits": {"max_turns": 3, "max_tokens": 9000, "max_budget_usd": 0.25},
+    }  # fmt: skip
+
+
+def test_retry_of_a_succeeded_task_says_to_follow_up(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the API's 409 for a task that already succeeded
+    detail = "task t-1 already succeeded: there is nothing to run again; to continue its conversation, send a …"
+    Canned.routes[("POST", "/tasks/t-1/retry")] = (409, {"status": 409, "detail": detail})
+    # When it is retried
+    assert _bob(api, "tasks", "retry", "t-1") == 1
+    # Then the CLI says it succeeded and which command continues it
+    err = capsys.readouterr().err
+    assert "already succeeded" in err and 'claude-tasks tasks follow-up t-1 "your prompt"' in err
+
+
+def test_deleting_a_session_with_tasks_suggests_the_cascade_flag(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    detail = "session s-1 still has 2 task(s): delete them first or pass cascade=true"
+    Canned.routes[("DELETE", "/sessions/s-1")] = (409, {"status": 409, "detail": detail})
+    assert _bob(api, "sessions", "delete", "s-1") == 1
+    err = capsys.readouterr().err
+    assert "pass --cascade" in err and "cascade=true" not in err
+
+
+def test_a_missing_stack_file_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack-file", "/nonexistent", "sessions", "list"]) == 3
+    err = capsys.readouterr().err
+    assert "/nonexistent (from --stack-file)" in err and "make dev" in err
+
+
+def test_a_stale_stack_file_says_the_stack_is_not_running(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the stack.json a crashed stack left behind: its port is closed now
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stack_file = tmp_path / "stack.json"
+    stack_file.write_text(json.dumps({"api_url": f"http://127.0.0.1:{port}"}))
+    # When the CLI is used
+    assert main(["--stack-file", str(stack_file), "sessions", "list"]) == 3
+    # Then it says the local stack is not running, which file named it, and how to start it
+    err = capsys.readouterr().err
+    assert "local stack is not running" in err and str(stack_file) in err and "make dev" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (["--token", "bad name"], {}, "principal 'bad name' (from --token)"),
+        ([], {"CLAUDE_TASKS_TOKEN": "bad name"}, "principal 'bad name' (from CLAUDE_TASKS_TOKEN)"),
+        ([], {"USER": "bad name"}, "principal 'bad name' (the default: your login name, $USER)"),
+    ],
+    ids=["flag", "env", "default"],
+)
+def test_a_refused_token_names_the_principal_and_where_it_came_from(
+    api: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    env: dict[str, str],
+    says: str,
+) -> None:
+    # Given an API that refuses every token, as the gateway's authorizer does a malformed one
+    monkeypatch.delenv("CLAUDE_TASKS_TOKEN", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    Canned.routes[("GET", "/sessions")] = (401, {"message": "Unauthorized"})
+    # When
+    assert main(["--api-url", api, *argv, "sessions", "list"]) == 1
+    # Then
+    assert says in capsys.readouterr().err
+
+
+def test_the_quick_starts_curl_and_the_cli_act_as_the_same_principal(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the README's quick start
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    bearers = set(re.findall(r"Authorization: Bearer ([^'\"\s]+)", quick_start))
+    # Then its curl acts as $USER, and the CLI, given no token, acts as $USER too
+    assert bearers == {"$USER"}
+    monkeypatch.delenv("CLAUDE_TASKS_TOKEN", raising=False)
+    monkeypatch.setenv("USER", "carol")
+    Canned.routes[("GET", "/sessions")] = (200, {"items": [], "next_cursor": None})
+    assert main(["--api-url", api, "sessions", "list"]) == 0
+    assert Canned.seen[-1][2] == "Bearer carol"
+
+
+def _poll_answers(monkeypatch: pytest.MonkeyPatch, steps: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    """The canned API moves to the next (task, new turns) each time the CLI pauses between polls."""
+    from claude_tasks_dev.cli import wait
+
+    def answer(step: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+        Canned.routes[("GET", "/tasks/t-1")] = (200, step[0])
+        Canned.routes[("GET", "/tasks/t-1/interactions")] = (200, {"items": step[1], "next_cursor": None})
+
+    remaining = list(steps)
+    answer(remaining.pop(0))
+
+    def pause(_: float) -> None:
+        if not remaining:
+            raise KeyboardInterrupt  # what Ctrl-C does to a sleeping CLI
+        answer(remaining.pop(0))
+
+    monkeypatch.setattr(wait.time, "sleep", pause)
+
+
+def test_watch_prints_turns_as_they_arrive_and_exits_with_the_outcome(
+    api: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a task that runs: first its prompt, then a tool call, its result, then the reply
+    running = {"task_id": "t-1", "status": "running"}
+    use = _tool(3, "tool_use", json.dumps({"command": "pytest"}), "Bash", "tu-1")
+    _poll_answers(
+        monkeypatch,
+        [
+            ({"task_id": "t-1", "status": "queued"}, []),
+            (running, [CONVERSATION[0], {"seq": 2, "role": "assistant", "content": "Running the tests."}, use]),
+            (running, [_tool(4, "tool_result", "ok", "Bash", "tu-1")]),
+            ({"task_id": "t-1", "status": "succeeded"}, [{"seq": 5, "role": "assistant", "content": "All green."}]),
+        ],
+    )
+    # When it is watched (stdout is no terminal here: plain status lines on stderr)
+    assert _bob(api, "watch", "t-1") == 0
+    # Then each turn was printed once, in order; the tool call waited for its result to print as one line
+    captured = capsys.readouterr()
+    out = captured.out
+    assert out.index("#1 user") < out.index("#2 assistant") < out.index("#3 tool Bash(pytest) → ok")
+    assert out.index("#3 tool Bash(pytest) → ok") < out.index("#5 assistant") and out.count("#2 assistant") == 1
+    assert "→ …" not in out
+    # And each status was said once, on stderr, with the whole id
+    assert [line for line in captured.err.splitlines() if line.startswith("task t-1:")] == [
+        "task t-1: queued", "task t-1: running", "task t-1: succeeded",
+    ]  # fmt: skip
+    # And the polls asked only for turns after those already printed
+    assert "after_seq=4" in [p for m, p, _ in Canned.seen if "interactions" in p][-1]
+
+
+def test_ctrl_c_while_watching_says_the_task_keeps_running(
+    api: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a task that keeps running
+    _poll_answers(monkeypatch, [({"task_id": "t-1", "status": "running"}, [CONVERSATION[0]])])
+    # When Ctrl-C interrupts the watch (and then a --wait)
+    assert _bob(api, "watch", "t-1") == 130
+    # Then the turns so far were printed, and a line says the task keeps running and how to watch it again
+    captured = capsys.readouterr()
+    assert "#1 user" in captured.out
+    assert "task t-1 keeps running" in captured.err and "claude-tasks watch t-1" in captured.err
+    _poll_answers(monkeypatch, [({"task_id": "t-1", "status": "running"}, [])])
+    Canned.routes[("POST", "/tasks/t-1/messages")] = (202, {"task_id": "t-1", "status": "running"})
+    assert _bob(api, "tasks", "follow-up", "t-1", "more", "--wait") == 130
+    assert "claude-tasks watch t-1" in capsys.readouterr().err
+
+
+def test_the_status_line_is_live_only_on_a_terminal(api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from claude_tasks_dev.cli.client import ApiClient
+    from claude_tasks_dev.cli.context import Context
+    from claude_tasks_dev.cli.target import Target
+    from claude_tasks_dev.cli.wait import StatusLine
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    task = {"task_id": "t-1", "status": "running", "interaction_count": 3}
+    # On a terminal: one line redrawn in place
+    out, err = Terminal(), Terminal()
+    StatusLine(Context(Target(api, "bob"), ApiClient(api, "bob"), out=out, err=err), "t-1").show(task)
+    assert err.getvalue().startswith("\r\033[K") and "task t-1: running" in err.getvalue()
+    # Piped: a plain line per status, no control characters
+    out, err = io.StringIO(), Terminal()
+    StatusLine(Context(Target(api, "bob"), ApiClient(api, "bob"), out=out, err=err), "t-1").show(task)
+    assert err.getvalue() == "task t-1: running\n"

@@ -48,6 +48,7 @@ API_ROUTES = {
     ("DELETE", "/sessions/{session_id}"),
     ("POST", "/sessions/{session_id}/tasks"),
     ("GET", "/sessions/{session_id}/tasks"),
+    ("GET", "/tasks"),
     ("GET", "/tasks/{task_id}"),
     ("PATCH", "/tasks/{task_id}"),
     ("DELETE", "/tasks/{task_id}"),

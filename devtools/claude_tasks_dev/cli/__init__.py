@@ -3,7 +3,8 @@
 Exit status: 0 ok; 1 the API answered an error; 2 bad usage; 3 the service is
 not reachable (or no local stack runs); 4 the outcome is not a success (a task
 waited for ended failed/cancelled/exhausted, the audit found violations, or a
-redrive refused a message); 5 `--wait` timed out.
+redrive refused a message); 5 `--wait` timed out; 130 Ctrl-C (a task followed keeps
+running). Ids: the whole id, or any unique prefix of at least 8 characters.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from claude_tasks_dev.cli import admin, agent, commands
-from claude_tasks_dev.cli.client import EXIT_OK, EXIT_USAGE, ApiClient, CliError
+from claude_tasks_dev.cli import admin, agent, commands, ids, watch
+from claude_tasks_dev.cli.client import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ApiClient, ApiError, CliError
 from claude_tasks_dev.cli.context import Context
-from claude_tasks_dev.cli.target import resolve
+from claude_tasks_dev.cli.target import Target, resolve
 
 __all__ = ["main"]
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "exhausted")
 
 
 def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
@@ -30,7 +33,9 @@ def _global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
 
     parser.add_argument("--api-url", default=default(None), help="a deployed API (env CLAUDE_TASKS_API_URL)")
     parser.add_argument(
-        "--token", default=default(None), help="bearer token (env CLAUDE_TASKS_TOKEN); locally a principal's name"
+        "--token",
+        default=default(None),
+        help="bearer token (env CLAUDE_TASKS_TOKEN); locally a principal's name, default $USER",
     )
     parser.add_argument("--stack-file", default=default(None), help="the local stack's stack.json")
     parser.add_argument("--json", action="store_true", default=default(False), help="print JSON for scripts")
@@ -56,6 +61,12 @@ def _wait_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _list_options(parser: argparse.ArgumentParser, default: int = 50) -> None:
+    parser.add_argument("--limit", type=int, default=default, help=f"at most N items (default {default})")
+    parser.add_argument("--all", action="store_true", help="every item, page after page")
+    parser.add_argument("--cursor", help="start at this page (a listing that goes on prints its next one)")
+
+
 def _session_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = top.add_parser("sessions", help="open, list, show and delete sessions").add_subparsers(required=True)
     create = _add(group, "create", commands.sessions_create, "open a session for a project")
@@ -63,9 +74,7 @@ def _session_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--name")
     agent.mcp_config_option(create, "MCP servers for its claude-code tasks that name none")
     create.add_argument("-q", "--quiet", action="store_true", help="print only the new session's id")
-    _add(group, "list", commands.sessions_list, "your sessions, newest first").add_argument(
-        "--limit", type=int, default=50
-    )
+    _list_options(_add(group, "list", commands.sessions_list, "your sessions, newest first"))
     _add(group, "show", commands.sessions_show, "one session").add_argument("session_id")
     delete = _add(group, "delete", commands.sessions_delete, "delete a session (409 while it has tasks)")
     delete.add_argument("session_id")
@@ -76,19 +85,44 @@ def _task_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     run = _add(top, "run", commands.run, "queue a prompt as a new task in a session")
     run.add_argument("session_id")
     run.add_argument("prompt")
-    for option in ("--title", "--backend", "--model", "--system"):
-        run.add_argument(option)
+    run.add_argument("--title")
+    run.add_argument("--backend", help="a backend this deployment offers (default: its default)")
+    run.add_argument("--model", help="the Claude model (default: the backend's)")
+    run.add_argument("--system", help="a system prompt")
+    run.add_argument("--max-tokens", type=int, metavar="N", help="at most N tokens per reply")
+    run.add_argument("--metadata", metavar="JSON", help='free-form JSON object, e.g. \'{"ticket": "T-1"}\'')
     agent.add_options(run)
     run.add_argument("-q", "--quiet", action="store_true", help="print only the new task's id")
     _wait_options(run)
-    group = top.add_parser("tasks", help="list, show, follow up, retry, cancel and delete tasks").add_subparsers(
+    fork = _add(top, "fork", commands.fork, "a new task continuing a task's conversation (its own Claude session)")
+    fork.add_argument("task_id")
+    fork.add_argument("prompt", nargs="?", help="without one, the fork is a copy that ends succeeded at once")
+    fork.add_argument("--session", dest="session_id", metavar="SESSION_ID", help="another of your sessions")
+    fork.add_argument("-q", "--quiet", action="store_true", help="print only the new task's id")
+    _wait_options(fork)
+    follow = _add(top, "watch", watch.watch, "follow a task: its interactions as they arrive, until it ends")
+    follow.add_argument("task_id")
+    follow.add_argument("--after-seq", type=int, default=0, help="only interactions after this seq (default: all)")
+    listed = _add(top, "interactions", commands.interactions, "a task's interactions, in order")
+    listed.add_argument("task_id")
+    listed.add_argument("--after-seq", type=int, default=0, help="only interactions after this seq")
+    _list_options(listed, default=1000)
+
+
+def _tasks_group(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = top.add_parser("tasks", help="list, show, edit, follow up, retry, cancel and delete tasks").add_subparsers(
         required=True
     )
-    listing = _add(group, "list", commands.tasks_list, "a session's tasks")
-    listing.add_argument("session_id")
-    listing.add_argument("--status")
-    listing.add_argument("--limit", type=int, default=50)
+    listing = _add(group, "list", commands.tasks_list, "a session's tasks; without one, yours across sessions")
+    listing.add_argument("session_id", nargs="?", help="default: all your sessions, newest task first")
+    listing.add_argument("--status", choices=STATUSES)
+    _list_options(listing)
     _add(group, "show", commands.tasks_show, "one task").add_argument("task_id")
+    edit = _add(group, "edit", commands.tasks_edit, "change a task's title or metadata")
+    edit.add_argument("task_id")
+    edit.add_argument("--title")
+    edit.add_argument("--metadata", metavar="JSON", help="replaces the metadata: a JSON object")
+    edit.add_argument("--clear-metadata", action="store_true", help="remove all metadata")
     follow_up = _add(group, "follow-up", commands.tasks_follow_up, "continue the task's conversation")
     follow_up.add_argument("task_id")
     follow_up.add_argument("prompt")
@@ -98,10 +132,6 @@ def _task_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _wait_options(retry)
     _add(group, "cancel", commands.tasks_cancel, "cancel a queued or running task").add_argument("task_id")
     _add(group, "delete", commands.tasks_delete, "delete a task and its interactions").add_argument("task_id")
-    turns = _add(top, "interactions", commands.interactions, "a task's turns, in order")
-    turns.add_argument("task_id")
-    turns.add_argument("--after-seq", type=int, default=0, help="only turns after this seq")
-    turns.add_argument("--limit", type=int, default=1000)
 
 
 def _admin_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     top = parser.add_subparsers(required=True, metavar="COMMAND")
     _session_commands(top)
     _task_commands(top)
+    _tasks_group(top)
     _admin_commands(top)
     return parser
 
@@ -141,18 +172,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
+    target: Target | None = None
     try:
         target = resolve(args.api_url, args.token, args.stack_file, os.environ)
-        client = ApiClient(target.api_url, target.token, args.timeout)
+        client = ApiClient(target.api_url, target.token, args.timeout, unreachable=target.unreachable)
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         context = Context(target, client, json=args.json, color=color)
+        ids.resolve_args(context, args)
         code: int = args.handler(context, args)
         return code
+    except ApiError as err:
+        # A bare "401" does not say whose token was refused, nor where the CLI got it.
+        message = target.refused(err.status) if err.status == 401 and target is not None else str(err)
+        print(f"claude-tasks: {message}", file=sys.stderr)
+        return err.exit_code
     except CliError as err:
         print(f"claude-tasks: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `claude-tasks ... | head`: the reader has gone. Quiet the flush at exit, which would raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -34,6 +34,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("run limits")
     limits.add_argument("--max-turns", type=int, metavar="N", help="stop a run after N turns")
     limits.add_argument("--max-budget-usd", type=float, metavar="X", help="stop a run once it has cost X USD")
+    limits.add_argument(
+        "--max-run-tokens", type=int, metavar="N", help="stop a run once it has used N tokens (limits.max_tokens)"
+    )
 
 
 def mcp_config_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str) -> None:
@@ -44,7 +47,7 @@ def mcp_config_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
 
 def task_options(args: argparse.Namespace) -> dict[str, Any]:
     """The body fields `args` asks for; what was not given is left out."""
-    limits = {"max_turns": args.max_turns, "max_budget_usd": args.max_budget_usd}
+    limits = {"max_turns": args.max_turns, "max_tokens": args.max_run_tokens, "max_budget_usd": args.max_budget_usd}
     fields = {
         "allowed_tools": tool_list(args.tools),
         "disallowed_tools": tool_list(args.disallowed_tools),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
 # The exit codes scripts can rely on (docs/local-stack.md lists them).
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_OUTCOME, EXIT_TIMEOUT = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 
 class CliError(Exception):
@@ -35,6 +37,11 @@ class ApiError(CliError):
         super().__init__(f"HTTP {status}: {detail}")
         self.status = status
         self.problem = problem
+        self.detail = str(detail)
+
+    def saying(self, detail: str) -> ApiError:
+        """The same error with another `detail`: what to do in the CLI's words rather than HTTP's."""
+        return ApiError(self.status, {**self.problem, "detail": detail})
 
 
 @dataclass
@@ -47,10 +54,18 @@ class Response:
 class ApiClient:
     """Calls `api_url` as principal `token` (sent as `Authorization: Bearer <token>`)."""
 
-    def __init__(self, api_url: str, token: str | None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        timeout_s: float = 30.0,
+        unreachable: Callable[[object], str] | None = None,
+    ) -> None:
+        """`unreachable` words the error when nothing answers, given why (an OSError or a message)."""
         self.api_url = api_url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
+        self._unreachable = unreachable or (lambda reason: f"cannot reach {self.api_url}: {reason}")
 
     def send(
         self,
@@ -81,7 +96,7 @@ class ApiClient:
             return _response(err.code, dict(err.headers), err.read())
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             reason = getattr(err, "reason", err)
-            raise Unreachable(f"cannot reach {self.api_url}: {reason}") from err
+            raise Unreachable(self._unreachable(reason)) from err
 
     def call(self, method: str, path: str, body: Any = None, **options: Any) -> Any:
         """The JSON body of a successful answer; raises ApiError for any status >= 400."""

@@ -1,21 +1,22 @@
-"""The commands on sessions, tasks and interactions: one API call each (plus `--wait`)."""
+"""The commands on sessions, tasks and interactions: one API call each (plus `--wait`, paging and id prefixes)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from typing import Any
 
 from claude_tasks_dev.cli import output, turns
 from claude_tasks_dev.cli.agent import read_mcp_config, task_options
-from claude_tasks_dev.cli.client import EXIT_OK, segment
+from claude_tasks_dev.cli.client import EXIT_OK, ApiError, UsageError, segment
 from claude_tasks_dev.cli.context import Context
 from claude_tasks_dev.cli.wait import outcome, wait_and_report, wait_for
 
 SESSION_FIELDS = ("session_id", "name", "project_path", "status", "task_count", "owner", "created_at", "updated_at")
 TASK_FIELDS = (
     "task_id", "session_id", "status", "title", "prompt", "pending_prompts", "backend", "model", "claude_session_id",
-    "interaction_count", "usage", "cost_usd", "error", "forked_from", "created_at", "updated_at",
+    "turns", "interaction_count", "usage", "cost_usd", "error", "forked_from", "created_at", "updated_at",
 )  # fmt: skip
 # Claude Code's options: shown when a task has them.
 AGENT_FIELDS = ("allowed_tools", "disallowed_tools", "permission_mode", "mcp_servers", "workspace", "worktree")
@@ -23,10 +24,13 @@ SESSION_COLUMNS = [
     ("session_id", "SESSION", None), ("name", "NAME", 24), ("project_path", "PROJECT", 40),
     ("task_count", "TASKS", None), ("created_at", "CREATED (UTC)", None),
 ]  # fmt: skip
+# TURNS is the API's `turns`: prompts answered (a prompt and its reply are one turn, however many
+# interactions the reply took); `tasks show` has `interaction_count` beside it.
 TASK_COLUMNS = [
-    ("task_id", "TASK", None), ("status", "STATUS", None), ("interaction_count", "TURNS", None),
+    ("task_id", "TASK", None), ("status", "STATUS", None), ("turns", "TURNS", None),
     ("prompt", "PROMPT", 48), ("created_at", "CREATED (UTC)", None),
 ]  # fmt: skip
+MY_TASK_COLUMNS = [*TASK_COLUMNS[:1], ("session_id", "SESSION", None), *TASK_COLUMNS[1:]]
 
 
 def _created(
@@ -64,8 +68,13 @@ def sessions_create(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def sessions_list(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.show(ctx.pages("/sessions", args.limit), lambda rows: output.table(rows, SESSION_COLUMNS))
+    listing = ctx.listing("/sessions", _limit(args), cursor=args.cursor)
+    ctx.show_list(listing, lambda rows: output.table(rows, SESSION_COLUMNS), "claude-tasks sessions list")
     return EXIT_OK
+
+
+def _limit(args: argparse.Namespace) -> int | None:
+    return None if args.all else int(args.limit)
 
 
 def sessions_show(ctx: Context, args: argparse.Namespace) -> int:
@@ -76,30 +85,47 @@ def sessions_show(ctx: Context, args: argparse.Namespace) -> int:
 
 def sessions_delete(ctx: Context, args: argparse.Namespace) -> int:
     query = {"cascade": "true"} if args.cascade else None
-    ctx.client.call("DELETE", f"/sessions/{segment(args.session_id)}", query=query)
+    try:
+        ctx.client.call("DELETE", f"/sessions/{segment(args.session_id)}", query=query)
+    except ApiError as error:
+        if error.status == 409 and "cascade=true" in error.detail:  # the API's words are for HTTP callers
+            raise error.saying(error.detail.replace("pass cascade=true", "pass --cascade")) from None
+        raise
     ctx.note(f"deleted session {args.session_id}")
     return EXIT_OK
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
     asked = {"prompt": args.prompt, "title": args.title, "backend": args.backend, "model": args.model}
-    asked["system"] = args.system
+    asked |= {"system": args.system, "max_tokens": args.max_tokens, "metadata": read_metadata(args.metadata)}
     body = {k: v for k, v in asked.items() if v is not None} | task_options(args)
     task = ctx.client.call("POST", f"/sessions/{segment(args.session_id)}/tasks", body)
+    return _new_task(ctx, args, task, 0)
+
+
+def _new_task(ctx: Context, args: argparse.Namespace, task: dict[str, Any], after_seq: int) -> int:
+    """Show a task just created, or with `--wait` follow it and print the turns after `after_seq`."""
     if args.wait and args.quiet and not ctx.json:
         # `TID=$(claude-tasks run … --wait -q)`: only the id on stdout, once the task ended (exit status as --wait).
         ended = wait_for(ctx, task["task_id"], args.wait_timeout)
         print(task["task_id"], file=ctx.out)
         return outcome(ctx, ended)
     if args.wait:
-        return wait_and_report(ctx, task["task_id"], 0, args.wait_timeout)
+        return wait_and_report(ctx, task["task_id"], after_seq, args.wait_timeout)
     _created(ctx, args, task, "task_id", _task)
     return EXIT_OK
 
 
 def tasks_list(ctx: Context, args: argparse.Namespace) -> int:
-    rows = ctx.pages(f"/sessions/{segment(args.session_id)}/tasks", args.limit, {"status": args.status})
-    ctx.show(rows, lambda r: output.table(r, TASK_COLUMNS))
+    """A session's tasks (oldest first), or without one the caller's tasks across sessions (newest first)."""
+    query = {"status": args.status}
+    if args.session_id:
+        path, columns, again = f"/sessions/{segment(args.session_id)}/tasks", TASK_COLUMNS, args.session_id
+    else:
+        path, columns, again = "/tasks", MY_TASK_COLUMNS, ""
+    listing = ctx.listing(path, _limit(args), query, args.cursor)
+    hint = " ".join(["claude-tasks tasks list", again, f"--status {args.status}" if args.status else ""])
+    ctx.show_list(listing, lambda rows: output.table(rows, columns), " ".join(hint.split()))
     return EXIT_OK
 
 
@@ -114,7 +140,53 @@ def tasks_follow_up(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def tasks_retry(ctx: Context, args: argparse.Namespace) -> int:
-    return _requeue(ctx, args, "retry", None)
+    try:
+        return _requeue(ctx, args, "retry", None)
+    except ApiError as error:
+        if error.status == 409 and "already succeeded" in error.detail:
+            raise error.saying(
+                f"task {args.task_id} already succeeded: there is nothing to run again. To continue its "
+                f'conversation, send a follow-up: claude-tasks tasks follow-up {args.task_id} "your prompt"'
+            ) from None
+        raise
+
+
+def tasks_edit(ctx: Context, args: argparse.Namespace) -> int:
+    """Change the title and/or the metadata (PATCH: what is not given stays)."""
+    body: dict[str, Any] = {}
+    if args.title is not None:
+        body["title"] = args.title
+    if args.clear_metadata:
+        body["metadata"] = None
+    elif args.metadata is not None:
+        body["metadata"] = read_metadata(args.metadata)
+    if not body:
+        raise UsageError("tasks edit: give --title, --metadata or --clear-metadata")
+    task = ctx.client.call("PATCH", f"/tasks/{segment(args.task_id)}", body)
+    ctx.show(task, _task)
+    return EXIT_OK
+
+
+def fork(ctx: Context, args: argparse.Namespace) -> int:
+    """A new task whose conversation starts from this one's; with a prompt it is queued (and `--wait` follows
+    it), without one it is a copy that ends `succeeded` at once."""
+    body = {k: v for k, v in {"prompt": args.prompt, "session_id": args.session_id}.items() if v is not None}
+    task = ctx.client.call("POST", f"/tasks/{segment(args.task_id)}/fork", body)
+    # Only what follows the copied turns is the fork's own reply.
+    return _new_task(ctx, args, task, int(task.get("interaction_count", 0)))
+
+
+def read_metadata(text: str | None) -> dict[str, Any] | None:
+    """`--metadata '{"ticket": "T-1"}'`: a JSON object, or None when not given. Raises UsageError otherwise."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"--metadata is not JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise UsageError('--metadata must be a JSON object, e.g. \'{"ticket": "T-1"}\'')
+    return value
 
 
 def _requeue(ctx: Context, args: argparse.Namespace, action: str, body: dict[str, Any] | None) -> int:
@@ -141,6 +213,7 @@ def tasks_delete(ctx: Context, args: argparse.Namespace) -> int:
 
 def interactions(ctx: Context, args: argparse.Namespace) -> int:
     query = {"after_seq": args.after_seq}
-    listed = ctx.pages(f"/tasks/{segment(args.task_id)}/interactions", args.limit, query)
-    ctx.show(listed, lambda rows: turns.conversation(rows, dim=ctx.color))
+    listing = ctx.listing(f"/tasks/{segment(args.task_id)}/interactions", _limit(args), query, args.cursor)
+    again = f"claude-tasks interactions {args.task_id}" + (f" --after-seq {args.after_seq}" if args.after_seq else "")
+    ctx.show_list(listing, lambda rows: turns.conversation(rows, dim=ctx.color), again)
     return EXIT_OK

@@ -26,6 +26,37 @@ class Target:
     token: str | None
     # The local stack's stack.json; None for a deployed API.
     stack: dict[str, Any] | None = None
+    # Where the token (locally: the principal) came from, for messages: --token, CLAUDE_TASKS_TOKEN, the default.
+    principal_from: str = "given"
+    # The stack file the local stack's address was read from.
+    stack_file: Path | None = None
+
+    def refused(self, status: int) -> str:
+        """What to say when the API refused the token (401): whose it was, where it came from, what to do."""
+        if self.stack is not None or urlparse(self.api_url).hostname in _LOOPBACK:
+            return (
+                f"HTTP {status}: {self.api_url} refused principal {self.token!r} ({self.principal_from}): locally the "
+                "token is a principal's name, 1-128 letters, digits or ._@+:- (e.g. --token alice)"
+            )
+        shown = (
+            f"{self.token[:10]}… ({len(self.token)} characters)" if self.token and len(self.token) > 16 else self.token
+        )
+        return (
+            f"HTTP {status}: {self.api_url} refused the token {shown!r} ({self.principal_from}): it may have expired "
+            "or be for another deployment; get a fresh one (docs/deploy.md) and pass it with --token or "
+            "CLAUDE_TASKS_TOKEN"
+        )
+
+    def unreachable(self, reason: object) -> str:
+        """What to say when nothing answers at `api_url`: for a refused connection to the local stack, that it
+        is not running (a slow stack is only "cannot reach")."""
+        if self.stack is None or not isinstance(reason, ConnectionRefusedError):
+            return f"cannot reach {self.api_url}: {reason}"
+        return (
+            f"the local stack is not running: {self.api_url} refused the connection, the address "
+            f"{self.stack_file or 'its stack file'} names — left behind by a stack that did not stop cleanly? "
+            "Start it with `make dev` (or pass --api-url)"
+        )
 
 
 def find_stack_file(explicit: str | None, env: Mapping[str, str], cwd: Path | None = None) -> Path | None:
@@ -49,22 +80,31 @@ def resolve(api_url: str | None, token: str | None, stack_file: str | None, env:
     token, and Unreachable when no local stack is running.
     """
     api_url = api_url or env.get("CLAUDE_TASKS_API_URL")
+    source = "from --token" if token else "from CLAUDE_TASKS_TOKEN" if env.get("CLAUDE_TASKS_TOKEN") else None
     token = token or env.get("CLAUDE_TASKS_TOKEN")
+    if source is None:
+        source = "the default: your login name, $USER"
     if api_url:
         parsed = urlparse(api_url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise UsageError(f"--api-url must be an http(s) URL, not {api_url!r}")
         if not token and parsed.hostname not in _LOOPBACK:
             raise UsageError("a deployed API needs a token: pass --token or set CLAUDE_TASKS_TOKEN")
-        return Target(api_url, token or local_user(env))
+        return Target(api_url, token or local_user(env), principal_from=source)
     path = find_stack_file(stack_file, env)
     if path is None or not path.is_file():
-        raise Unreachable(
-            "no local stack is running (no .local/stack.json): start one with `make dev`, or pass --api-url"
-        )
+        raise Unreachable(_no_stack(path, stack_file))
     try:
         stack = json.loads(path.read_text())
         url = str(stack["api_url"])
     except (OSError, ValueError, KeyError) as err:
         raise Unreachable(f"{path} is not a stack file ({err}): restart `make dev`") from err
-    return Target(url, token or local_user(env), stack)
+    return Target(url, token or local_user(env), stack, principal_from=source, stack_file=path)
+
+
+def _no_stack(path: Path | None, stack_file: str | None) -> str:
+    start = "start one with `make dev`, or pass --api-url"
+    if path is None:
+        return f"no local stack is running (no {STACK_FILE} here, in a folder above, or in the checkout): {start}"
+    given = "--stack-file" if stack_file else "CLAUDE_TASKS_STACK_FILE"
+    return f"no local stack is running: there is no stack file at {path} (from {given}): {start}"

@@ -1,4 +1,5 @@
-"""Tasks: create and list in a session; read, change, delete; follow up, cancel, retry, fork; read the turns."""
+"""Tasks: create and list in a session; list the caller's across sessions; read, change, delete; follow up,
+cancel, retry, fork; read the interactions."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools l
 TAGS = ["tasks"]
 QUEUED = "The task, queued; `Location` names it."
 # An Idempotency-Key replayed with another body is a 422 (IdempotencyKeyReused), as the IETF draft has it.
+StatusFilter = Annotated[PublicTaskStatus | None, Query(description="Only tasks in this status.")]
 
 
 def _accepted(task: Task) -> Response[TaskView]:
@@ -61,10 +63,30 @@ def list_tasks(
     service: Service,
     limit: Limit = 50,
     cursor: Cursor = None,
-    status: Annotated[PublicTaskStatus | None, Query(description="Only tasks in this status.")] = None,
+    status: StatusFilter = None,
 ) -> TaskPage:
-    wanted = TaskStatus(status) if status else None
-    return TaskPage.of(service.tasks(owner, str(session_id), wanted, limit, cursor))
+    return TaskPage.of(service.tasks(owner, str(session_id), _wanted(status), limit, cursor))
+
+
+@router.get(
+    "/tasks",
+    operation_id="listMyTasks",
+    summary="The caller's tasks across all their sessions, newest first, optionally in one status",
+    tags=TAGS,
+    responses=documented(200, "One page of tasks.", 400),
+)
+def list_my_tasks(
+    owner: Owner,
+    service: Service,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    status: StatusFilter = None,
+) -> TaskPage:
+    return TaskPage.of(service.my_tasks(owner, _wanted(status), limit, cursor))
+
+
+def _wanted(status: str | None) -> TaskStatus | None:
+    return TaskStatus(status) if status else None
 
 
 @router.get(
@@ -156,7 +178,7 @@ def fork_task(
 @router.get(
     "/tasks/<task_id>/interactions",
     operation_id="listInteractions",
-    summary="A task's turns in seq order; poll with after_seq for new ones",
+    summary="A task's interactions in seq order; poll with after_seq for new ones",
     tags=TAGS,
     responses=documented(200, "One page of interactions.", 400, 404),
 )
@@ -167,6 +189,6 @@ def list_interactions(
     limit: Limit = 50,
     cursor: Cursor = None,
     # Bounded: DynamoDB numbers hold at most 38 digits, and no task has 2^31 turns.
-    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1, description="Only turns with a greater seq.")] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1, description="Only interactions with a greater seq.")] = 0,
 ) -> InteractionPage:
     return InteractionPage.of(service.interactions(owner, str(task_id), after_seq, limit, cursor))

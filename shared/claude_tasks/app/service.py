@@ -111,6 +111,10 @@ class TaskService:
         """The session's tasks, oldest first. Raises `SessionNotFound`, `InvalidCursor`."""
         return self._store.tasks.list_for_session(owner, session_id, status, limit, cursor)
 
+    def my_tasks(self, owner: str, status: TaskStatus | None, limit: int, cursor: str | None) -> Page[Task]:
+        """The owner's tasks across all their sessions, newest first. Raises `InvalidCursor`."""
+        return self._store.tasks.list_for_owner(owner, status, limit, cursor)
+
     def update_task(self, owner: str, task_id: str, changes: dict[str, Any]) -> Task:
         """Change title and/or metadata. Raises `ImmutableField`, `TaskNotFound`, `ConcurrentUpdate`."""
         return self._store.tasks.update(owner, task_id, changes)

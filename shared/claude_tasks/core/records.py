@@ -136,8 +136,10 @@ class Task(Record):
     system: str | None = None
     max_tokens: int | None = None
     claude_session_id: str | None = None
-    interaction_count: int = 0
-    turns: int = 0
+    interaction_count: int = Field(0, description="The interactions recorded, numbered by seq 1..n.")
+    turns: int = Field(
+        0, description="Prompts answered: a prompt and its reply are one turn, however many interactions it took."
+    )
     pending_prompts: list[str] = Field(default_factory=list)
     limits: TaskLimits = Field(default_factory=TaskLimits)
     usage: Usage = Field(default_factory=Usage)

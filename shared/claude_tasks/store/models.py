@@ -30,6 +30,7 @@ from claude_tasks.core.config import Settings
 SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"
 TASKS_BY_ACTIVE_SHARD = "by-active-shard"
+TASKS_BY_OWNER = "by-owner"
 
 
 class _Meta:
@@ -78,6 +79,17 @@ class TasksBySession(GlobalSecondaryIndex["TaskModel"]):
         projection = AllProjection()
 
     session_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByOwner(GlobalSecondaryIndex["TaskModel"]):
+    """`GET /tasks`: one owner's tasks across their sessions, by creation time."""
+
+    class Meta:
+        index_name = TASKS_BY_OWNER
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
 
 
@@ -138,6 +150,7 @@ class TaskModel(Model):
     # The id of the transaction that last wrote the item: lets a retry recognise its own commit.
     write_id = UnicodeAttribute(null=True)
     by_session = TasksBySession()
+    by_owner = TasksByOwner()
     by_active_shard = TasksByActiveShard()
 
 

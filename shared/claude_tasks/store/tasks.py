@@ -181,6 +181,25 @@ class TaskRepository:
         items = [task_record(item) for item in results]
         return Page[Task](items=items, next_cursor=cursor.encode(results.last_evaluated_key, scope))
 
+    def list_for_owner(
+        self, owner: str, status: TaskStatus | None = None, limit: int = 50, after: str | None = None
+    ) -> Page[Task]:
+        """The owner's tasks across all their sessions, newest first, optionally only those in `status`.
+
+        Reads the `by-owner` index: one query, never a scan. As with every filtered page, a page may hold
+        fewer than `limit` items and still have a `next_cursor`. Raises `InvalidCursor`.
+        """
+        scope = f"owner-tasks\x00{owner}\x00{status}"
+        start = cursor.decode(after, scope, frozenset({"task_id", "owner", "created_at"}), {"owner": owner})
+        condition = TaskModel.status != TaskStatus.DELETING.value
+        if status is not None:
+            condition &= TaskModel.status == status.value
+        results = TaskModel.by_owner.query(
+            owner, filter_condition=condition, scan_index_forward=False, limit=limit, last_evaluated_key=start
+        )
+        items = [task_record(item) for item in results]
+        return Page[Task](items=items, next_cursor=cursor.encode(results.last_evaluated_key, scope))
+
     def all_in_session(self, owner: str, session_id: str) -> Iterator[Task]:
         """Every task of the session (all pages), including ones being deleted."""
         for item in TaskModel.by_session.query(session_id, filter_condition=TaskModel.owner == owner):

@@ -99,6 +99,12 @@ class TransitionRepository:
         Raises `TaskNotFound`, or `TaskStateConflict` for another state or nothing pending.
         """
         task = self._store.tasks.get(owner, task_id)
+        if task.status == TaskStatus.SUCCEEDED:
+            # The likeliest mistake: retrying a finished conversation instead of continuing it.
+            raise TaskStateConflict(
+                f"task {task_id} already succeeded: there is nothing to run again; to continue its "
+                f"conversation, send a follow-up (POST /tasks/{task_id}/messages)"
+            )
         if not task.pending_prompts:
             raise TaskStateConflict(f"task {task_id} has no pending prompt to run again")
         write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.RETRY, TaskStatus.QUEUED)

@@ -147,8 +147,10 @@ def test_retry_a_succeeded_task_is_409(call: Call, task: Task, put_in_state: Put
     put_in_state(task, TaskStatus.SUCCEEDED, pending=["left over"])
     # When
     result = call("retry_task", path={"task_id": task.task_id})
-    # Then
+    # Then: the detail says it succeeded and that a follow-up is what continues it
     assert result.status == 409
+    detail = result.json()["detail"]
+    assert "already succeeded" in detail and f"POST /tasks/{task.task_id}/messages" in detail
 
 
 def test_retry_with_nothing_pending_is_409(call: Call, task: Task, put_in_state: PutInState) -> None:
