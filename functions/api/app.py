@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import openapi
 import problems
-from routes import admin, sessions, tasks
+from routes import admin, meta, sessions, tasks
 from routes.params import refusal, with_json_content_type
 
 logger = Logger()
@@ -28,7 +28,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 
 app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
-for module in (sessions, tasks, admin):
+for module in (sessions, tasks, admin, meta):
     app.include_router(module.router)
 
 

@@ -60,6 +60,7 @@ API_ROUTES = {
     ("GET", "/admin/consistency"),
     ("GET", "/admin/dead-letters"),
     ("POST", "/admin/dead-letters/redrive"),
+    ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }
 

@@ -46,6 +46,8 @@ def banner(stack: LocalStack, info: dict[str, object]) -> str:
             json.dumps(info, indent=2),
             f"Claude backend: {backend.name if backend else '?'} ({backend.reason if backend else ''})",
             f"Data: {data}",
+            f"Console: {info['api_url']}/  (sign in as {user} to see what curl and the CLI make; "
+            f"{info['admin_principal']} is the admin)",
             f"Try:  curl -s -H 'Authorization: Bearer {user}' {info['api_url']}/sessions",
             f"      {cli} sessions create /tmp/demo -q   then   {cli} run SESSION_ID 'Hello' --wait",
             "Ctrl-C stops it.",

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from claude_tasks.core.config import Settings, get_settings
 from claude_tasks_dev.local import environment, stack_file, state
 from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.console import ConsoleFiles
 from claude_tasks_dev.local.gateway import Gateway
 from claude_tasks_dev.local.handlers import load_function
 from claude_tasks_dev.local.options import StackOptions
@@ -95,7 +96,9 @@ class LocalStack:
         if options.janitor_interval_s > 0:
             self._stops.append(("janitor", Schedule(janitor, options.janitor_interval_s).start().stop))
         gateway = _listen(
-            lambda: Gateway(routes_from_template(template), api, options.host, options.api_port),
+            lambda: Gateway(
+                routes_from_template(template), api, options.host, options.api_port, ConsoleFiles.of_checkout()
+            ),
             options.api_port,
             "--api-port",
         )
