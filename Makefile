@@ -29,7 +29,7 @@ help:
 	@echo "make test-py313  the same tests on Python 3.13 (the Lambda runtime)"
 	@echo "make lint     ruff, mypy, import contracts, cfn-lint, sam validate --lint and checkov"
 	@echo "make build    sam build (no Docker) into .aws-sam/build"
-	@echo "make deploy   make build, then sam deploy: --guided the first time (writes samconfig.toml), then with it"
+	@echo "make deploy   make build, then sam deploy: --guided the first time (writes samconfig.toml), then with it; then uploads the console"
 	@echo "make bench    cold-start and throughput benchmarks"
 	@echo "make clean    remove build output and caches (distclean: also the venvs)"
 
@@ -143,13 +143,17 @@ build: $(SAM_STAMP) $(VENV_STAMP)
 # --guided saves the answers, these included, to samconfig.toml (git-ignored), which every later `sam deploy` reads.
 # EnableClaudeCode=true needs the image, which only a build with Docker makes: `make build` says when it skipped it.
 # Extra flags: `make deploy DEPLOY_ARGS="--parameter-overrides AlarmEmail=ops@example.com"`.
+# Then the console (EnableConsole, the default): console/ and a config.json made from the stack's outputs
+# go to its bucket, and its CloudFront distribution is invalidated (boto3; no AWS CLI needed). An unchanged
+# stack is no error (--no-fail-on-empty-changeset): a change to console/ alone still gets uploaded.
 DEPLOY_ARGS ?=
 deploy: build
 	@if [ -f samconfig.toml ]; then \
-		$(SAM) deploy $(DEPLOY_ARGS); \
+		$(SAM) deploy --no-fail-on-empty-changeset $(DEPLOY_ARGS); \
 	else \
 		$(SAM) deploy --guided --resolve-s3 --resolve-image-repos --capabilities CAPABILITY_IAM $(DEPLOY_ARGS); \
 	fi
+	$(BIN)/python -m claude_tasks_dev.deploy_console
 
 bench: $(VENV_STAMP)
 	$(BIN)/python -m tests.bench

@@ -20,16 +20,6 @@ from claude_tasks.store.models import DeadLetterReason
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable", "TranscriptsTable")
 FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
-# SAM policy templates that expand to statements scoped to the resource they are given.
-SCOPED_POLICY_TEMPLATES = {
-    "DynamoDBCrudPolicy",
-    "DynamoDBReadPolicy",
-    "SQSSendMessagePolicy",
-    "SQSPollerPolicy",
-    "S3ReadPolicy",
-    "S3CrudPolicy",
-    "AWSSecretsManagerGetSecretValuePolicy",
-}
 # Actions IAM cannot grant on anything narrower than "*", and those Lambda checks on "*" for a VPC function.
 WITHOUT_RESOURCE_LEVEL = {
     "ec2:DescribeNetworkInterfaces",
@@ -76,16 +66,26 @@ def _function_setting(template: dict[str, Any], logical_id: str, key: str) -> An
 
 
 def _statements(node: Any) -> Iterator[dict[str, Any]]:
-    """Every IAM statement anywhere in `node`, including those inside Fn::If branches."""
+    """Every IAM statement anywhere in `node`, including those inside Fn::If branches
+    (of a whole policy, or of one statement in a list)."""
     if isinstance(node, dict):
         statements = node.get("Statement")
         if isinstance(statements, list):
-            yield from (s for s in statements if isinstance(s, dict))
+            yield from (s for s in _branches(statements) if "Effect" in s)
         for value in node.values():
             yield from _statements(value)
     elif isinstance(node, list):
         for value in node:
             yield from _statements(value)
+
+
+def _branches(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """The dicts of `items`, an Fn::If among them replaced by its branches (AWS::NoValue dropped)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            yield from _branches([b for b in item["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}])
+        elif isinstance(item, dict):
+            yield item
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -149,18 +149,19 @@ def test_dead_letter_reasons_expire_with_the_dlqs_messages(template: dict[str, A
 
 
 def test_the_api_reads_and_redrives_exactly_the_two_dlqs(template: dict[str, Any]) -> None:
-    # When the API function's DLQ statement and its own variables are read
-    api = _resource(template, "ApiFunction")
-    [statement] = [s for s in _statements({"ApiFunction": template["Resources"]["ApiFunction"]})
-                   if s.get("Sid") == "DeadLetterQueues"]  # fmt: skip
-    with_code, without = statement["Resource"]["Fn::If"][1:]
+    # When the API role's DLQ statements and the API function's own variables are read
+    statements = {s.get("Sid"): s for s in _statements(template["Resources"]["ApiFunctionRole"])}
+    dlq, code_dlq = statements["DeadLetterQueue"], statements["ClaudeCodeDeadLetterQueue"]
     # Then it may look at and delete from TaskDLQ and, with Claude Code, ClaudeCodeDLQ — named, never "*"
-    assert set(statement["Action"]) == {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"}
-    assert with_code == [{"Fn::GetAtt": ["TaskDLQ", "Arn"]}, {"Fn::GetAtt": ["ClaudeCodeDLQ", "Arn"]}]
-    assert without == [{"Fn::GetAtt": ["TaskDLQ", "Arn"]}]
+    look_and_delete = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"}
+    assert set(dlq["Action"]) == set(code_dlq["Action"]) == look_and_delete
+    assert (dlq["Resource"], code_dlq["Resource"]) == (
+        {"Fn::GetAtt": ["TaskDLQ", "Arn"]},
+        {"Fn::GetAtt": ["ClaudeCodeDLQ", "Arn"]},
+    )
     # And it is told where the Claude Code DLQ is, under the name the settings read
     read = {field.validation_alias for field in Settings.model_fields.values()}
-    assert set(api["Environment"]["Variables"]) <= read
+    assert set(_resource(template, "ApiFunction")["Environment"]["Variables"]) <= read
 
 
 def test_worker_reports_batch_item_failures(template: dict[str, Any]) -> None:
@@ -189,20 +190,20 @@ def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
-def test_functions_use_only_scoped_policy_templates(template: dict[str, Any], logical_id: str) -> None:
-    # When a function's policies are read
-    policies = _as_list(_resource(template, logical_id).get("Policies", []))
+def test_functions_have_their_own_role_and_nothing_sam_adds(template: dict[str, Any], logical_id: str) -> None:
+    # When a function's permissions are read
+    function = _resource(template, logical_id)
+    role = _resource(template, f"{logical_id}Role")
 
-    # Then each is a policy template known to be scoped, or inline statements (checked above);
-    # no managed policy by name, which could grant anything
-    for policy in policies:
-        assert isinstance(policy, dict), f"{logical_id}: managed policy {policy!r}"
-        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
-        for branch in branches:
-            if branch == {"Ref": "AWS::NoValue"} or "Statement" in branch:
-                continue
-            (name,) = branch
-            assert name in SCOPED_POLICY_TEMPLATES, f"{logical_id}: {name}"
+    # Then they come only from its own role's inline statements (checked above and in test_template_iam):
+    # no SAM policy template (CRUD on whole tables) and no managed policy, which could grant anything
+    # (SAM adds AWSLambdaSQSQueueExecutionRole, on every queue, for an SQS event)
+    assert function["Role"] == {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
+    assert "Policies" not in function
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
 
 
 @pytest.mark.parametrize("logical_id", TABLES)

@@ -4,12 +4,13 @@ Why a table and not the message: SQS's redrive moves the original message to the
 was sent — a consumer cannot add attributes to it, and the worker's answer (`batchItemFailures`)
 carries no reason. The DLQ keeps the message id, so a record keyed by it joins the message again.
 
-Why the Transcripts table: both workers (the zip one's CRUD policy, the Claude Code worker's
-`TaskTables` grant) may already `PutItem` there and the API may already `Query` and `DeleteItem`
-there, so no role changes; the consistency report does not scan it; and the records sit in one
-partition of their own, so listing them is one `Query`. Dead letters are few (a record is written
-only on a message's last receive), so one partition is no hot spot. The TTL matches the DLQ's
-retention: a record outlives its message by no more than that.
+Why the Transcripts table, not a table of their own: the API already `Query`s it and the Claude
+Code worker already writes it, the consistency report does not scan it, and the records sit in one
+partition of their own (`DEAD_LETTERS`), so listing them is one `Query` and the other grants — the
+zip worker's `PutItem`, the API's `DeleteItem` — are held to that partition by
+`dynamodb:LeadingKeys` (template.yaml). Dead letters are few (a record is written only on a
+message's last receive), so one partition is no hot spot. The TTL matches the DLQs' retention: a
+record outlives its message by no more than that.
 """
 
 from __future__ import annotations
