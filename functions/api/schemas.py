@@ -134,7 +134,7 @@ def masked(stored: dict[str, McpServer] | None) -> dict[str, McpServer] | None:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class RedriveBody(_Body):
@@ -284,6 +284,8 @@ class InteractionPage(Page[InteractionView]):
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     location: Literal["body", "query", "path", "header", "cookie"]
     field: str = Field(description="Dotted path inside the location; empty for the whole body.")
     type: str
@@ -292,6 +294,8 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: str = Field(description="A URI naming the kind of problem.")
     title: str

@@ -76,8 +76,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     """Run one record. Returns the outcome (acknowledged); raises to have the record redelivered."""
     logger.thread_safe_append_keys(message_id=record.message_id)
     delivery = _delivery(record, lambda_context)
+    span = executor.store.tracer.span(
+        "task.message", {"messaging.system": "aws_sqs", "messaging.message.id": record.message_id}
+    )
     try:
-        outcome = executor.handle(record.body, delivery)
+        with span:
+            outcome = executor.handle(record.body, delivery)
         logger.info("record done", extra={"outcome": outcome.value})
         _count(f"Task{outcome.value.title().replace('_', '')}")
         return outcome.value

@@ -15,7 +15,7 @@ import pytest
 
 from claude_tasks_dev.cli import main
 from claude_tasks_dev.cli.client import ApiClient
-from tests.e2e.local_stack import RunningStack, start_stack, wait_until
+from tests.e2e.local_stack import RunningStack, report_since, start_stack, wait_until
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -67,8 +67,9 @@ def test_errors_have_their_documented_exit_status(cli: Cli) -> None:
     assert cli("sessions", "delete", session_id.strip(), "--cascade")[0] == 0
 
 
-def test_audit_prints_the_seed_reports_table(cli: Cli) -> None:
-    # Given the local stack (the CLI acts as its `admin` principal for the report)
+def test_audit_prints_the_seed_reports_table(stack: RunningStack, cli: Cli) -> None:
+    # Given the local stack once its janitor completed a full check (the CLI acts as its `admin` principal)
+    wait_until(report_since(stack.api("admin"), ""), 60, "the janitor's first report")
     # When the audit runs, through the API and directly on the tables
     for extra in ([], ["--direct"]):
         code, out, _ = cli("audit", *extra, token="admin")

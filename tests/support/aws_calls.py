@@ -35,6 +35,7 @@ def _names(settings: Settings) -> dict[str, str]:
         settings.interactions_table: "InteractionsTable",
         settings.claude_sessions_table: "ClaudeSessionsTable",
         settings.transcripts_table: "TranscriptsTable",
+        settings.audit_table: "AuditTable",
         settings.task_queue_url: "TaskQueue",
         settings.claude_code_queue_url or "-": "ClaudeCodeQueue",
         settings.dlq_url: "TaskDLQ",

@@ -25,12 +25,19 @@ def test_every_duty_calls_only_what_the_role_grants(
     stuck = task_factory(session_factory())
     TaskModel.get(stuck.task_id).update(actions=[TaskModel.updated_at.set(iso_in(-3600))])
 
-    # When: the janitor runs every duty (the report included), its AWS calls recorded
+    # When: the janitor runs its frequent duties, then a full check to its end, its AWS calls recorded
+    janitor = Janitor(store, TaskQueue(settings))  # metrics are EMF lines on stdout, no AWS call
     with recorded(settings) as needed:
-        run = Janitor(store, TaskQueue(settings)).run()  # metrics are EMF lines on stdout, no AWS call
+        run = janitor.run()
+        full = janitor.run(start_full_check=True, budget_s=600)
 
     # Then: it did its work, and the role allows every call it made
     assert (run.orphans_deleted, run.tasks_requeued) == (1, 1)
-    assert run.report is not None
-    assert {("dynamodb:Scan", "SessionsTable"), ("sqs:SendMessage", "TaskQueue")} <= needed
+    assert full.report is not None
+    assert {
+        ("dynamodb:Query", "SessionsTable/index/by-idle-shard"),
+        ("dynamodb:Scan", "SessionsTable"),
+        ("dynamodb:PutItem", "AuditTable"),
+        ("sqs:SendMessage", "TaskQueue"),
+    } <= needed
     assert sorted(needed - GRANTED) == []

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from pynamodb.models import Model
 
-from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel, TranscriptItem
+from claude_tasks.store.models import (
+    AuditRecord,
+    ClaudeSessionClaim,
+    InteractionModel,
+    SessionModel,
+    TaskModel,
+    TranscriptItem,
+)
 from claude_tasks_dev.local.resources import TABLES, table_request
 from claude_tasks_dev.local.template import load_template
 
@@ -15,6 +22,7 @@ MODELS: dict[str, type[Model]] = {
     "InteractionsTable": InteractionModel,
     "ClaudeSessionsTable": ClaudeSessionClaim,
     "TranscriptsTable": TranscriptItem,
+    "AuditTable": AuditRecord,
 }
 
 

@@ -161,7 +161,9 @@ def test_the_api_reads_and_redrives_exactly_the_two_dlqs(template: dict[str, Any
     )
     # And it is told where the Claude Code DLQ is, under the name the settings read
     read = {field.validation_alias for field in Settings.model_fields.values()}
-    assert set(_resource(template, "ApiFunction")["Environment"]["Variables"]) <= read
+    variables = _resource(template, "ApiFunction")["Environment"]["Variables"]
+    assert variables["CLAUDE_CODE_DLQ_URL"] == {"Fn::If": ["EnableClaudeCode", {"Ref": "ClaudeCodeDLQ"}, ""]}
+    assert "CLAUDE_CODE_DLQ_URL" in read
 
 
 def test_worker_reports_batch_item_failures(template: dict[str, Any]) -> None:
@@ -274,8 +276,9 @@ def test_template_sets_only_variables_the_settings_read(template: dict[str, Any]
     # When the variables the template gives every function are read
     given = set(template["Globals"]["Function"]["Environment"]["Variables"])
 
-    # Then each is one of them (a misspelt name would silently fall back to a local default)
-    assert {name for name in given if not name.startswith("POWERTOOLS_")} <= read
+    # Then each is one of them (a misspelt name would silently fall back to a local default), or
+    # Powertools' or OpenTelemetry's own
+    assert {name for name in given if not name.startswith(("POWERTOOLS_", "OTEL_"))} <= read
 
 
 def test_the_worker_gives_every_record_of_a_full_batch_a_thread(template: dict[str, Any]) -> None:

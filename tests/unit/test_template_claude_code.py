@@ -26,7 +26,8 @@ CONDITION = "EnableClaudeCode"
 WORKER = "ClaudeCodeWorkerFunction"
 ROLE = "ClaudeCodeWorkerRole"
 # Read by botocore and the Claude Code CLI, not by the service's settings.
-READ_BY_LIBRARIES = {"HTTPS_PROXY", "NO_PROXY"}
+# AWS_LAMBDA_EXEC_WRAPPER: read by the Lambda runtime (the ADOT layer's wrapper, with Tracing=active).
+READ_BY_LIBRARIES = {"HTTPS_PROXY", "NO_PROXY", "AWS_LAMBDA_EXEC_WRAPPER"}
 
 
 def _implies_enabled(template: dict[str, Any], name: str) -> bool:

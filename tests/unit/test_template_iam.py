@@ -71,14 +71,20 @@ class Use:
 STORE = "shared/claude_tasks/store"
 # Code paths more than one role shares.
 _LOGS = Use("Lambda writes the function's log lines to its own group", "template.yaml", r"LogGroup: !Ref \w+Logs")
-_XRAY = Use("Tracing: Active (Globals): Lambda and the tracer send segments", "template.yaml", r"Tracing: Active")
+_XRAY = Use(
+    "Tracing=active (Globals): Lambda and the ADOT layer send segments",
+    "template.yaml",
+    r"Tracing: !If \[TracingActive, Active",
+)
 _KMS = Use(
     "With KmsKeyArn, what the function reads (tables, queues, objects, environment) is encrypted with the key",
     "template.yaml",
     r"KmsKeyArn: !If \[HasKmsKey",
 )
-_AUDIT_SCAN = Use("the consistency report scans the table", f"{STORE}/audit.py", r"\.scan\(page_size=page_size\)")
-_AUDIT_GET = Use("the consistency report re-reads a suspect item", f"{STORE}/audit_recheck.py", r"model\.get\(")
+_AUDIT_SCAN = Use("the full check scans the table in segments", f"{STORE}/audit_scan.py", r"Model\.scan\(\*\*options\)")
+_AUDIT_GET = Use(
+    "the full check reads what an item names and re-reads a suspect", f"{STORE}/audit_checks.py", r"\.get\("
+)
 _SEND_RUN = Use("a task's run message goes to its queue", "shared/claude_tasks/app/queue.py", r"send_message\(")
 _SESSION_GET = Use("a session is read (consistent)", f"{STORE}/sessions.py", r"SessionModel\.get\(")
 _TASK_GET = Use("a task is read (consistent)", f"{STORE}/tasks.py", r"TaskModel\.get\(")
@@ -184,7 +190,6 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:DeleteItem", "SessionsTable"): Use(
             "an empty session is deleted by a conditional transaction", f"{STORE}/sessions.py", r"tx\.delete\("
         ),
-        ("dynamodb:Scan", "SessionsTable"): _AUDIT_SCAN,
         ("dynamodb:Query", "SessionsTable/index/by-owner"): Use(
             "GET /sessions lists the caller's sessions", f"{STORE}/sessions.py", r"SessionModel\.by_owner\.query\("
         ),
@@ -196,14 +201,12 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             f"{STORE}/tasks.py",
             r"tx\.delete\(\"task\"",
         ),
-        ("dynamodb:Scan", "TasksTable"): _AUDIT_SCAN,
         ("dynamodb:Query", "TasksTable/index/by-session"): Use(
             "a session's tasks are listed", f"{STORE}/tasks.py", r"TaskModel\.by_session\.query\("
         ),
         ("dynamodb:Query", "TasksTable/index/by-owner"): Use(
             "GET /tasks lists the caller's tasks across sessions", f"{STORE}/tasks.py", r"TaskModel\.by_owner\.query\("
         ),
-        ("dynamodb:GetItem", "InteractionsTable"): _AUDIT_GET,
         ("dynamodb:Query", "InteractionsTable"): _TURNS_QUERY,
         ("dynamodb:PutItem", "InteractionsTable"): Use(
             "a fork copies its source's turns in its transaction", f"{STORE}/forks.py", r"InteractionModel\.query\("
@@ -211,10 +214,12 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:BatchWriteItem", "InteractionsTable"): Use(
             "a deleted task's turns are deleted in batches", f"{STORE}/tasks.py", r"InteractionModel\.batch_write\(\)"
         ),
-        ("dynamodb:Scan", "InteractionsTable"): _AUDIT_SCAN,
-        ("dynamodb:GetItem", "ClaudeSessionsTable"): _AUDIT_GET,
+        ("dynamodb:GetItem", "AuditTable"): Use(
+            "GET /admin/consistency serves the full check's last report",
+            f"{STORE}/audit_record.py",
+            r"AuditRecord\.get\(REPORT\)",
+        ),
         ("dynamodb:UpdateItem", "ClaudeSessionsTable"): _CLAIM_RETIRE,
-        ("dynamodb:Scan", "ClaudeSessionsTable"): _AUDIT_SCAN,
         ("dynamodb:Query", "TranscriptsTable"): _TRANSCRIPT_KEYS,
         ("dynamodb:BatchWriteItem", "TranscriptsTable"): _TRANSCRIPT_DELETE,
         ("dynamodb:DeleteItem", "TranscriptsTable"): Use(
@@ -290,10 +295,16 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             f"{STORE}/sessions.py",
             r"def delete_if_orphaned",
         ),
-        ("dynamodb:Scan", "SessionsTable"): Use(
-            "orphaned sessions are found by a filtered scan; the report scans",
+        ("dynamodb:Scan", "SessionsTable"): _AUDIT_SCAN,
+        ("dynamodb:UpdateItem", "SessionsTable"): Use(
+            "the full check puts a session written before the idle index existed into it",
             f"{STORE}/sessions.py",
-            r"SessionModel\.scan\(",
+            r"SessionModel\.idle_shard\.set\(shard\)",
+        ),
+        ("dynamodb:Query", "SessionsTable/index/by-idle-shard"): Use(
+            "orphaned sessions are read from the sparse idle index",
+            f"{STORE}/sessions.py",
+            r"SessionModel\.by_idle_shard\.query\(",
         ),
         ("dynamodb:GetItem", "TasksTable"): _AUDIT_GET,
         ("dynamodb:Scan", "TasksTable"): _AUDIT_SCAN,
@@ -311,7 +322,15 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ),
         ("dynamodb:Scan", "InteractionsTable"): _AUDIT_SCAN,
         ("dynamodb:GetItem", "ClaudeSessionsTable"): _AUDIT_GET,
-        ("dynamodb:Scan", "ClaudeSessionsTable"): _AUDIT_SCAN,
+        ("dynamodb:GetItem", "AuditTable"): Use(
+            "the full check's progress is read", f"{STORE}/audit_record.py", r"AuditRecord\.get\(PROGRESS"
+        ),
+        ("dynamodb:PutItem", "AuditTable"): Use(
+            "the full check's progress and report are saved", f"{STORE}/audit_record.py", r"record\.save\("
+        ),
+        ("dynamodb:DeleteItem", "AuditTable"): Use(
+            "a completed check's progress is deleted", f"{STORE}/audit_record.py", r"record\.delete\("
+        ),
         ("sqs:SendMessage", "TaskQueue"): Use(
             "a stuck task is re-queued", "shared/claude_tasks/app/janitor.py", r"self\._queue\.send_run\("
         ),

@@ -94,7 +94,8 @@ class LocalStack:
         )
         self._stops.append(("worker", loop.start().stop))
         if options.janitor_interval_s > 0:
-            self._stops.append(("janitor", Schedule(janitor, options.janitor_interval_s).start().stop))
+            schedule = Schedule(janitor, options.janitor_interval_s, options.full_check_interval_s)
+            self._stops.append(("janitor", schedule.start().stop))
         gateway = _listen(
             lambda: Gateway(
                 routes_from_template(template), api, options.host, options.api_port, ConsoleFiles.of_checkout()

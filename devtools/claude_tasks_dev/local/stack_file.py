@@ -28,6 +28,7 @@ def describe(settings: Settings, api_url: str, backend: str) -> dict[str, Any]:
             "interactions": settings.interactions_table,
             "claude_sessions": settings.claude_sessions_table,
             "transcripts": settings.transcripts_table,
+            "audit": settings.audit_table,
         },
         "queues": {"task_queue_url": settings.task_queue_url, "dlq_url": settings.dlq_url},
         "bucket": settings.content_bucket,

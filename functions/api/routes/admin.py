@@ -17,9 +17,14 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools l
 @router.get(
     "/admin/consistency",
     operation_id="getConsistencyReport",
-    summary="The consistency report: the stored data's figures and every invariant violation",
+    summary="The last completed consistency report: the stored data's figures and every invariant violation",
+    description=(
+        "The janitor's full check scans every table on its schedule (FullCheckSchedule) and stores its report; "
+        "this serves that report (`started_at`, `completed_at` say how fresh it is) with one read. 404 before "
+        "the first check completed."
+    ),
     tags=["admin"],
-    responses=documented(200, "The report.", 403),
+    responses=documented(200, "The report.", 403, 404),
 )
 def consistency(owner: Owner, service: Service) -> ConsistencyReport:
     return service.consistency(owner)

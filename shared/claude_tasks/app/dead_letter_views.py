@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from claude_tasks.core.clock import iso
 from claude_tasks.store.dead_letters import Reason
@@ -17,7 +17,11 @@ NO_REASON = (
 )
 
 
-class DeadLetter(BaseModel):
+class _View(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use, not at a handler's import
+
+
+class DeadLetter(_View):
     message_id: str
     queue: str = Field(description="`tasks`, or `claude-code` for the Claude Code worker's queue.")
     kind: str | None = Field(description="The message's `type` (`task.run`, `task.create`, …), when it has one.")
@@ -28,17 +32,17 @@ class DeadLetter(BaseModel):
     receive_count: int = Field(description="Receives by the worker (SQS's count when no reason was recorded).")
 
 
-class DeadLetterPage(BaseModel):
+class DeadLetterPage(_View):
     items: list[DeadLetter]
     next_cursor: str | None = Field(None, description="Always null: SQS has no position to resume from.")
 
 
-class RedriveRefusal(BaseModel):
+class RedriveRefusal(_View):
     message_id: str
     detail: str
 
 
-class Redrive(BaseModel):
+class Redrive(_View):
     redriven: list[str]
     refused: list[RedriveRefusal]
 

@@ -40,7 +40,7 @@ logger = Logger(child=True)
 
 class _Message(BaseModel):
     # Strict, as the API's bodies: `"5"` is no number here either.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class TaskRun(_Message):
@@ -114,7 +114,7 @@ class TaskCleanup(_Message):
 
 Message = TaskRun | TaskCreate | TaskCleanup
 TaskMessage = Annotated[Message, Field(discriminator="type")]
-task_message = TypeAdapter[Message](TaskMessage)
+task_message = TypeAdapter[Message](TaskMessage, config=ConfigDict(defer_build=True))
 
 
 class TaskQueue:

@@ -27,7 +27,7 @@ from claude_tasks.app.conversation import exhausted_before_turn, request_for, tu
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
 from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
-from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend
+from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend, traced
 from claude_tasks.claude.agent import STOP_GRACE_S, AgentBackend, is_agent
 from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
 from claude_tasks.core.config import Settings
@@ -217,7 +217,7 @@ class TaskExecutor:
         # A new task has no history: skip the read (a round trip per record of a busy batch).
         history = self.store.interactions.all(task.task_id) if task.interaction_count else []
         request = request_for(task, history, self.settings, claude_session_id, time.monotonic() + budget_s)
-        reply = backend.complete(request)
+        reply = traced.complete(self.store.tracer, backend, request, task.task_id)
         return self._record(task, lease, task.pending_prompts[0], reply, claim)
 
     def _record(self, task: Task, lease: Lease, prompt: str, reply: ClaudeReply, claim: str | None) -> TaskStatus:

@@ -31,6 +31,16 @@ class TaskNotFound(NotFound):
         self.task_id = task_id
 
 
+class ReportNotReady(NotFound):
+    """No full consistency check has completed yet: there is no report to serve."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no full consistency check has completed yet: the janitor starts one on its FullCheckSchedule "
+            "and completes it within a few runs"
+        )
+
+
 class Conflict(DomainError):
     kind = "conflict"
 

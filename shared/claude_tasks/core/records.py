@@ -37,7 +37,8 @@ class Role(StrEnum):
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built on its first use, not at import (`make bench`, cold import).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Workspace(StrEnum):
@@ -202,6 +203,8 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     """One page of a list; `next_cursor` is opaque and absent on the last page."""
+
+    model_config = ConfigDict(defer_build=True)
 
     items: list[T]
     next_cursor: str | None = None

@@ -1,4 +1,4 @@
-"""PynamoDB models: the schema of the five tables, declared once.
+"""PynamoDB models: the schema of the six tables, declared once.
 
 `template.yaml` declares the same keys and indexes for CloudFormation; a test
 holds the two together. Table names, region, endpoint and timeouts come from
@@ -31,6 +31,7 @@ SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"
 TASKS_BY_ACTIVE_SHARD = "by-active-shard"
 TASKS_BY_OWNER = "by-owner"
+SESSIONS_BY_IDLE_SHARD = "by-idle-shard"
 
 
 class _Meta:
@@ -49,6 +50,17 @@ class SessionsByOwner(GlobalSecondaryIndex["SessionModel"]):
 
     owner = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
+
+
+class SessionsByIdleShard(GlobalSecondaryIndex["SessionModel"]):
+    """Sparse: only sessions with no tasks carry `idle_shard` (`idle#0`..`idle#N-1`): the janitor's orphans."""
+
+    class Meta:
+        index_name = SESSIONS_BY_IDLE_SHARD
+        projection = AllProjection()
+
+    idle_shard = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
 
 
 class SessionModel(Model):
@@ -70,7 +82,10 @@ class SessionModel(Model):
     request_fingerprint = UnicodeAttribute(null=True)
     # The MCP servers the session's claude-code tasks get when they name none (`McpServer` by name).
     mcp_servers = JSONAttribute(null=True)
+    # Set exactly while `task_count` is 0, by the same transactions that move the counter.
+    idle_shard = UnicodeAttribute(null=True)
     by_owner = SessionsByOwner()
+    by_idle_shard = SessionsByIdleShard()
 
 
 class TasksBySession(GlobalSecondaryIndex["TaskModel"]):
@@ -236,7 +251,30 @@ class DeadLetterReason(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim, TranscriptItem)
+class AuditRecord(Model):
+    """The janitor's full consistency check: `progress` while one runs, `report` once one completed.
+
+    `body` is the JSON of `audit_progress.Progress` or of the report; `version` keeps two
+    janitor invocations from both saving the same progress.
+    """
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-audit"
+
+    name = UnicodeAttribute(hash_key=True)
+    body = JSONAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    SessionModel,
+    TaskModel,
+    InteractionModel,
+    ClaudeSessionClaim,
+    TranscriptItem,
+    AuditRecord,
+)
 
 
 def _table_names(settings: Settings) -> dict[type[Model], str]:
@@ -247,6 +285,7 @@ def _table_names(settings: Settings) -> dict[type[Model], str]:
         ClaudeSessionClaim: settings.claude_sessions_table,
         TranscriptItem: settings.transcripts_table,
         DeadLetterReason: settings.transcripts_table,
+        AuditRecord: settings.audit_table,
     }
 
 

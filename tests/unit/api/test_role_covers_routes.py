@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Task, TaskStatus
+from claude_tasks.store import Store
 from tests.support.aws_calls import recorded
 from tests.unit.api.conftest import Call
 from tests.unit.api.test_every_route import SAMPLES, _expected, _ids
@@ -24,14 +27,17 @@ AWS_FREE = {"get_openapi", "get_capabilities"}
 def test_the_route_calls_only_what_the_role_grants(
     call: Call,
     configure: Callable[..., Settings],
+    store: Store,
     task: Task,
     put_in_state: Callable[..., Task],
     name: str,
 ) -> None:
-    # Given: alice's task (failed, for retry to run on), and alice an admin (for the report)
+    # Given: alice's task (failed, for retry to run on), and alice an admin (for the report the janitor made)
     settings = configure(admin_principals="alice")
     if name == "retry_task":
         put_in_state(task, TaskStatus.FAILED)
+    if name == "get_consistency":
+        Janitor(store, TaskQueue(store.settings)).run(start_full_check=True, budget_s=60)
 
     # When: the route's sample event is handled, its AWS calls recorded
     with recorded(settings) as needed:
