@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = ("api", "worker", "janitor")
+HANDLERS = ("api", "worker", "janitor", "events", "replies")
 REPEATS = 7
 TARGET = 1.5
 _TIMER = (
@@ -38,6 +38,8 @@ FLOORS = {
     # Before pydantic, as the handler does: Powertools' batch types load its parser models when pydantic is loaded.
     "worker": "from aws_lambda_powertools.utilities.batch import BatchProcessor; " + _LIBRARIES,
     "janitor": _LIBRARIES,
+    "events": _LIBRARIES,
+    "replies": _LIBRARIES,
 }
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from claude_tasks_dev.cli import admin, agent, commands, ids, watch
+from claude_tasks_dev.cli import admin, agent, commands, events, ids, watch
 from claude_tasks_dev.cli.client import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ApiClient, ApiError, CliError
 from claude_tasks_dev.cli.context import Context
 from claude_tasks_dev.cli.target import Target, resolve
@@ -150,6 +150,15 @@ def _admin_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             parser.add_argument("message_ids", nargs="*", help="the messages to redrive (default: every one)")
 
 
+def _event_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = top.add_parser("events", help="the local stack's task events").add_subparsers(required=True)
+    tail = _add(group, "tail", events.tail, "the last task events the local bus received; -f follows new ones")
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many past events to print first")
+    tail.add_argument("-f", "--follow", action="store_true", help="keep printing new events until Ctrl-C")
+    tail.add_argument("--owner", help="only this owner's tasks")
+    tail.add_argument("--task", help="only this task")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="claude-tasks",
@@ -162,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _task_commands(top)
     _tasks_group(top)
     _admin_commands(top)
+    _event_commands(top)
     return parser
 
 

@@ -50,6 +50,7 @@ def banner(stack: LocalStack, info: dict[str, object]) -> str:
             f"{info['admin_principal']} is the admin)",
             f"Try:  curl -s -H 'Authorization: Bearer {user}' {info['api_url']}/sessions",
             f"      {cli} sessions create /tmp/demo -q   then   {cli} run SESSION_ID 'Hello' --wait",
+            f"      {cli} events tail -f   prints the task events the local bus receives",
             "Ctrl-C stops it.",
         ]
     )

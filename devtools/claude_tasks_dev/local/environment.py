@@ -31,6 +31,7 @@ RESOURCE_FIELDS = (
     "dlq_url",
     "content_bucket",
     "anthropic_secret_id",
+    "event_bus_name",
 )
 
 

@@ -21,6 +21,8 @@ class StackOptions:
     full_check_interval_s: float = 600.0
     poll_interval_s: float = 0.2
     retry_delay_s: float = 1.0
+    # How often the tasks table's stream is read for task events (the pipe's part).
+    events_interval_s: float = 0.5
     region: str = "us-east-1"
     prefix: str = "claude-tasks"
 

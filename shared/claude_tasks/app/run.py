@@ -40,6 +40,7 @@ from claude_tasks.core.errors import (
     TransientStoreError,
 )
 from claude_tasks.core.records import Task, TaskStatus
+from claude_tasks.core.replies import check_reply_to
 from claude_tasks.store import Store
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.runs import Lease, LeaseRefused
@@ -109,6 +110,7 @@ class TaskExecutor:
     def _create(self, message: TaskCreate) -> Task:
         """The API's checks and write for a task posted straight to the queue; an invalid one is rejected."""
         try:
+            reply_to = None if message.reply_to is None else check_reply_to(self.settings, message.reply_to)
             new = admitted(self.store, message.owner, message.session_id, message.new_task())
             return self.store.tasks.create(
                 message.owner,
@@ -116,6 +118,7 @@ class TaskExecutor:
                 new,
                 idempotency_key=message.idempotency_key,
                 request_fingerprint=message.fingerprint,
+                reply_to=reply_to,
             )
         except TransientStoreError as busy:
             raise RetryLater(str(busy)) from busy

@@ -65,6 +65,11 @@ class Settings(BaseModel):
     # Its dead-letter queue, which the API lists and redrives next to DLQ_URL's (only the API reads it).
     claude_code_dlq_url: str = Field("", validation_alias="CLAUDE_CODE_DLQ_URL")
     content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")
+    # Task events: the bus they are published on and their `source` (the service's name); the queues a
+    # `task.create` may name as `reply_to` start with this prefix (empty: none may be named).
+    event_bus_name: str = Field("claude-tasks-events", validation_alias="EVENT_BUS_NAME")
+    event_source: str = Field("claude-task-server", validation_alias="POWERTOOLS_SERVICE_NAME")
+    reply_queue_prefix: str = Field("claude-tasks-reply-", validation_alias="REPLY_QUEUE_PREFIX")
 
     # DynamoDB client timeouts: PynamoDB's own defaults (15 s connect, 30 s read)
     # would outlive an API Lambda's timeout.

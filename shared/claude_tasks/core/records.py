@@ -162,6 +162,9 @@ class Task(Record):
     lease_id: str | None = Field(None, exclude=True)
     lease_expires_at: str | None = Field(None, exclude=True)
     request_fingerprint: str | None = Field(None, exclude=True)
+    # For the task's events: the key it was created with, and where its terminal events also go.
+    idempotency_key: str | None = Field(None, exclude=True)
+    reply_to: str | None = Field(None, exclude=True)
 
 
 class Interaction(Record):

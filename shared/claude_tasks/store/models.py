@@ -161,6 +161,8 @@ class TaskModel(Model):
     idempotency_key = UnicodeAttribute(null=True)
     # SHA-256 of the creating request (task, fork or task.create): a replay with another body is refused.
     request_fingerprint = UnicodeAttribute(null=True)
+    # The SQS queue a `task.create` named for the task's terminal events (checked against the allowed prefix).
+    reply_to = UnicodeAttribute(null=True)
     version = VersionAttribute()
     # The id of the transaction that last wrote the item: lets a retry recognise its own commit.
     write_id = UnicodeAttribute(null=True)

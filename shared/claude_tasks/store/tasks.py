@@ -56,15 +56,18 @@ class TaskRepository:
         idempotency_key: str | None = None,
         forked_from: str | None = None,
         request_fingerprint: str | None = None,
+        reply_to: str | None = None,
     ) -> Task:
         """Create a queued task in one transaction with its session's counter (see `insert`).
 
+        `reply_to` (already checked) is kept for the task's events.
         The same owner and idempotency key return the task made the first time.
         Raises `SessionNotFound` or `SessionNotActive`; `IdempotencyKeyReused` (see `insert`).
         """
         item = self.new_item(id_for(owner, "task", idempotency_key), session_id, owner, new, idempotency_key)
         item.forked_from = forked_from
         item.request_fingerprint = request_fingerprint
+        item.reply_to = reply_to
         task, _ = self.insert(item, request_token(owner, "task", idempotency_key), idempotent=bool(idempotency_key))
         return task
 
