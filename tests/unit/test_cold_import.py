@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+# Every zip function's handler (the Claude Code worker's image runs the worker's).
+HANDLERS = ("api", "worker", "janitor", "events", "replies")
 # Read at import by every handler (`get_settings()`); parametrising a generic model (`Page[TaskView]`)
 # builds its origin. Every other model of ours builds its validator on first use (`defer_build`).
 BUILT_AT_IMPORT = {"claude_tasks.core.config.Settings", "claude_tasks.core.records.Page"}
@@ -42,7 +44,7 @@ def _import(function: str) -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.parametrize("function", ["api", "worker", "janitor"])
+@pytest.mark.parametrize("function", HANDLERS)
 def test_a_handler_builds_no_model_of_ours_at_import_but_its_settings(function: str) -> None:
     # When a fresh interpreter imports the handler
     built = {name for name in _import(function)["built"] if name.startswith("claude_tasks")}
@@ -51,7 +53,7 @@ def test_a_handler_builds_no_model_of_ours_at_import_but_its_settings(function: 
     assert "claude_tasks.core.config.Settings" in built
 
 
-@pytest.mark.parametrize("function", ["api", "worker", "janitor"])
+@pytest.mark.parametrize("function", HANDLERS)
 def test_a_handler_imports_no_library_its_first_request_does_not_need(function: str) -> None:
     # When a fresh interpreter imports the handler
     modules = set(_import(function)["modules"])

@@ -94,8 +94,9 @@ def test_a_full_check_split_over_many_runs_reports_what_one_run_reports(
         run = Janitor(Store(tiny), TaskQueue(tiny)).run(budget_s=0)
         steps, report = steps + 1, run.report
         assert steps < 200
-    # Then it took many steps, and its report is the one-run report
-    assert steps > 5
+    # Then it took several steps (how many items a zero budget lets a step take depends on the machine's
+    # speed: at least one per job), and its report is the one-run report
+    assert steps > 2
     assert _comparable(report) == _comparable(whole)
     assert len(whole.violations) >= 4 and whole.shared_claude_session_ids == 1
     # And it was stored: the API serves it, and no check is left under way

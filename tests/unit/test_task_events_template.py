@@ -72,7 +72,7 @@ def test_the_replies_function_may_send_only_under_the_reply_prefix(template: dic
     # Given the replies function's role
     role = template["Resources"]["TaskRepliesFunctionRole"]["Properties"]
     (policy,) = role["Policies"]
-    statements = policy["PolicyDocument"]["Statement"]
+    statements = [s for item in policy["PolicyDocument"]["Statement"] for s in _branches(item)]
     # Then every SQS grant is SendMessage, on the queues under ReplyQueuePrefix or its own DLQ
     sqs = [s for s in statements if any(str(a).startswith("sqs:") for a in _list(s["Action"]))]
     assert {a for s in sqs for a in _list(s["Action"])} == {"sqs:SendMessage"}
@@ -94,3 +94,11 @@ def test_the_tasks_table_streams_both_images_to_the_pipe(template: dict[str, Any
 
 def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
+
+
+def _branches(statement: Any) -> list[dict[str, Any]]:
+    """A statement, or the statements of each branch of its Fn::If (AWS::NoValue dropped)."""
+    if "Fn::If" not in statement:
+        return [statement]
+    _, *branches = statement["Fn::If"]
+    return [s for branch in branches if branch != {"Ref": "AWS::NoValue"} for s in _branches(branch)]

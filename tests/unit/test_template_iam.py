@@ -143,6 +143,20 @@ VPC_NETWORK_INTERFACES = (
     "ec2:UnassignPrivateIpAddresses",
 )
 TRACING = {("xray:PutTraceSegments", "*"): _XRAY, ("xray:PutTelemetryRecords", "*"): _XRAY}
+# The task events pipe is AWS's code, not ours: its grants are used by EventBridge Pipes itself, as the
+# template's TaskEventsPipe configures it (source, target, dead-letter queue).
+_PIPE_SOURCE = Use(
+    "EventBridge Pipes reads the tasks table's stream, TaskEventsPipe's source",
+    "template.yaml",
+    r"Source: !GetAtt TasksTable\.StreamArn",
+)
+_PIPE_DEAD_LETTERS = Use(
+    "EventBridge Pipes records a batch it gave up on in TaskEventsPipe's dead-letter queue",
+    "template.yaml",
+    r"DeadLetterConfig:\s+Arn: !GetAtt TaskEventsDLQ\.Arn",
+)
+_EVENTS = "shared/claude_tasks/app/events.py"
+_REPLIES = "shared/claude_tasks/app/replies.py"
 
 # What a task run does to the tables, in either worker (functions/worker/app.py; the image runs the same code).
 _TASK_RUN: dict[tuple[str, str], Use] = {
@@ -371,6 +385,54 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         **TRACING,
         **{(action, "*"): _VPC for action in VPC_NETWORK_INTERFACES},
     },
+    "TaskEventsPipeRole": {
+        **{
+            (action, "TasksTable/stream"): _PIPE_SOURCE
+            for action in (
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams",
+            )
+        },
+        ("lambda:InvokeFunction", "TaskEventsFunction"): Use(
+            "EventBridge Pipes invokes TaskEventsPipe's target with each filtered batch",
+            "template.yaml",
+            r"Target: !GetAtt TaskEventsFunction\.Arn",
+        ),
+        ("sqs:SendMessage", "TaskEventsDLQ"): _PIPE_DEAD_LETTERS,
+        ("kms:Decrypt", "KmsKeyArn"): _PIPE_DEAD_LETTERS,
+        ("kms:GenerateDataKey", "KmsKeyArn"): _PIPE_DEAD_LETTERS,
+    },
+    "TaskEventsFunctionRole": {
+        ("events:PutEvents", "TaskEventBus"): Use(
+            "a batch's task events are put on the bus", _EVENTS, r"\.put_events\("
+        ),
+        ("logs:CreateLogStream", "TaskEventsFunctionLogs"): _LOGS,
+        ("logs:PutLogEvents", "TaskEventsFunctionLogs"): _LOGS,
+        # Its environment only: EventBridge encrypts the bus's events with the key as itself.
+        ("kms:Decrypt", "KmsKeyArn"): _KMS,
+        **TRACING,
+    },
+    "TaskRepliesFunctionRole": {
+        ("sqs:SendMessage", "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${ReplyQueuePrefix}*"): Use(
+            "a terminal event is sent to the reply_to queue its task.create named", _REPLIES, r"send_message\("
+        ),
+        ("sqs:SendMessage", "TaskRepliesDLQ"): Use(
+            "Lambda sends an invocation that failed its retries to the function's DLQ with its role",
+            "template.yaml",
+            r"TargetArn: !GetAtt TaskRepliesDLQ\.Arn",
+        ),
+        ("logs:CreateLogStream", "TaskRepliesFunctionLogs"): _LOGS,
+        ("logs:PutLogEvents", "TaskRepliesFunctionLogs"): _LOGS,
+        ("kms:Decrypt", "KmsKeyArn"): _KMS,
+        ("kms:GenerateDataKey", "KmsKeyArn"): Use(
+            "with KmsKeyArn, TaskRepliesDLQ is under the key: Lambda's send to it takes a data key",
+            "template.yaml",
+            r"DeadLetterQueue:\s+Type: SQS\s+TargetArn: !GetAtt TaskRepliesDLQ\.Arn",
+        ),
+        **TRACING,
+    },
 }
 # Resource "*" is allowed only for these: X-Ray has no resource-level permissions, and Lambda checks a
 # VPC function's network-interface actions on "*" (ClaudeCodeWorkerRole; see its comment in the template).
@@ -427,13 +489,13 @@ def _allow_statements(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _resource_name(resource: Any) -> str:
-    """A statement's resource as the map writes it: a logical id, `Id/index/name`, `Id/*`, or the text."""
+    """A statement's resource as the map writes it: a logical id, `Id/index/name`, `Id/*`, `Id/stream`, or the text."""
     if resource == "*":
         return "*"
     if "Fn::GetAtt" in resource:
         name, attribute = resource["Fn::GetAtt"]
-        assert attribute == "Arn", resource
-        return str(name)
+        assert attribute in {"Arn", "StreamArn"}, resource
+        return f"{name}/stream" if attribute == "StreamArn" else str(name)
     if "Ref" in resource:
         return str(resource["Ref"])
     text = resource["Fn::Sub"]

@@ -21,6 +21,7 @@ KEY_PROPERTIES = {
     "AWS::Logs::LogGroup": "KmsKeyId",
     "AWS::SecretsManager::Secret": "KmsKeyId",
     "AWS::SNS::Topic": "KmsMasterKeyId",
+    "AWS::Events::EventBus": "KmsKeyIdentifier",
 }
 ROLES = (*(f"{name}Role" for name in FUNCTIONS), "ClaudeCodeWorkerRole")
 

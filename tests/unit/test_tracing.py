@@ -26,7 +26,7 @@ from tests.conftest import SessionFactory, TaskFactory
 from tests.support.spans import attribute_texts, recorded_spans
 
 ROOT = Path(__file__).resolve().parents[2]
-ZIP_FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
+ZIP_FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction", "TaskEventsFunction", "TaskRepliesFunction")
 TRACING_MODULES = ("opentelemetry", "aws_xray_sdk")
 
 
@@ -44,7 +44,7 @@ def _loaded_after(code: str, folder: Path, **env: str) -> set[str]:
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("function", ["api", "worker", "janitor"])
+@pytest.mark.parametrize("function", ["api", "worker", "janitor", "events", "replies"])
 def test_a_handler_without_tracing_imports_no_tracing_library(function: str) -> None:
     # When a fresh interpreter imports the handler as deployed without tracing
     loaded = _loaded_after("import app", ROOT / "functions" / function, TRACING_ENABLED="false")
