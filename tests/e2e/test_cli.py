@@ -85,22 +85,6 @@ def test_audit_prints_the_seed_reports_table(stack: RunningStack, cli: Cli) -> N
         assert "Violations: none" in out
 
 
-def test_dlq_list_and_redrive(stack: RunningStack, cli: Cli) -> None:
-    # Given a poison message that has reached the DLQ
-    poison = f"poison for the cli {uuid.uuid4()}"
-    stack.sqs().send_message(QueueUrl=stack.info["queues"]["task_queue_url"], MessageBody=poison)
-
-    def in_dlq() -> list[str]:
-        return [m["message_id"] for m in json.loads(cli("--json", "dlq", "list")[1]) if m["body"] == poison]
-
-    first = wait_until(in_dlq, 20, "the poison message in the DLQ")
-    # When it is redriven
-    code, out, _ = cli("--json", "dlq", "redrive")
-    # Then it was sent back to the task queue: it fails there again and returns as a new message
-    assert code == 0 and json.loads(out)["moved"] >= 1
-    assert wait_until(lambda: [i for i in in_dlq() if i not in first], 20, "the redriven message back in the DLQ")
-
-
 def _session(cli: Cli, name: str = "cli") -> str:
     code, out, err = cli("sessions", "create", "/work/cli", "--name", name, "-q")
     assert code == 0, err

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from claude_tasks.core.config import Settings
+from claude_tasks.store.dead_letters import RETENTION
+from claude_tasks.store.models import DeadLetterReason
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable", "TranscriptsTable")
@@ -46,6 +48,8 @@ API_ROUTES = {
     ("POST", "/tasks/{task_id}/fork"),
     ("GET", "/tasks/{task_id}/interactions"),
     ("GET", "/admin/consistency"),
+    ("GET", "/admin/dead-letters"),
+    ("POST", "/admin/dead-letters/redrive"),
     ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }
@@ -133,6 +137,33 @@ def test_dlq_keeps_messages_longer_than_the_queue(template: dict[str, Any]) -> N
 
     assert dlq_retention == 14 * 24 * 3600
     assert dlq_retention > queue_retention
+
+
+def test_dead_letter_reasons_expire_with_the_dlqs_messages(template: dict[str, Any]) -> None:
+    # When the table that keeps the reasons, and both DLQs, are read
+    ttl = _resource(template, "TranscriptsTable")["TimeToLiveSpecification"]
+    retentions = {int(_resource(template, dlq)["MessageRetentionPeriod"]) for dlq in ("TaskDLQ", "ClaudeCodeDLQ")}
+    # Then DynamoDB expires the reasons by the model's attribute, as long after as the DLQs keep a message
+    assert ttl == {"AttributeName": DeadLetterReason.expires_at.attr_name, "Enabled": True}
+    assert retentions == {int(RETENTION.total_seconds())}
+
+
+def test_the_api_reads_and_redrives_exactly_the_two_dlqs(template: dict[str, Any]) -> None:
+    # When the API role's DLQ statements and the API function's own variables are read
+    statements = {s.get("Sid"): s for s in _statements(template["Resources"]["ApiFunctionRole"])}
+    dlq, code_dlq = statements["DeadLetterQueue"], statements["ClaudeCodeDeadLetterQueue"]
+    # Then it may look at and delete from TaskDLQ and, with Claude Code, ClaudeCodeDLQ — named, never "*"
+    look_and_delete = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"}
+    assert set(dlq["Action"]) == set(code_dlq["Action"]) == look_and_delete
+    assert (dlq["Resource"], code_dlq["Resource"]) == (
+        {"Fn::GetAtt": ["TaskDLQ", "Arn"]},
+        {"Fn::GetAtt": ["ClaudeCodeDLQ", "Arn"]},
+    )
+    # And it is told where the Claude Code DLQ is, under the name the settings read
+    read = {field.validation_alias for field in Settings.model_fields.values()}
+    variables = _resource(template, "ApiFunction")["Environment"]["Variables"]
+    assert variables["CLAUDE_CODE_DLQ_URL"] == {"Fn::If": ["EnableClaudeCode", {"Ref": "ClaudeCodeDLQ"}, ""]}
+    assert "CLAUDE_CODE_DLQ_URL" in read
 
 
 def test_worker_reports_batch_item_failures(template: dict[str, Any]) -> None:

@@ -104,6 +104,13 @@ _TRANSCRIPT_DELETE = Use(
     "a deleted task's transcript items are deleted in batches", f"{STORE}/transcripts.py", r"batch\.delete\("
 )
 _CONTENT_GET = Use("a long turn's text is read back from S3", f"{STORE}/content.py", r"get_object\(")
+_DEAD_LETTERS = "shared/claude_tasks/app/dead_letters.py"
+_REASON_PUT = Use(
+    "a message given up on its last receive leaves its reason (partition dead-letters only)",
+    f"{STORE}/dead_letters.py",
+    r"DeadLetterReason\(\s*DEAD_LETTERS,",
+)
+_DLQ_LOOK = Use("GET /admin/dead-letters receives the DLQs' messages", _DEAD_LETTERS, r"receive_message\(")
 _CONTENT_PUT = Use("a long turn's text is written to S3", f"{STORE}/content.py", r"put_object\(")
 _POLLER = Use(
     "Lambda's SQS poller receives, deletes and returns (ReportBatchItemFailures) with the function's role",
@@ -229,8 +236,27 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:UpdateItem", "ClaudeSessionsTable"): _CLAIM_RETIRE,
         ("dynamodb:Query", "TranscriptsTable"): _TRANSCRIPT_KEYS,
         ("dynamodb:BatchWriteItem", "TranscriptsTable"): _TRANSCRIPT_DELETE,
+        ("dynamodb:DeleteItem", "TranscriptsTable"): Use(
+            "a redriven dead letter's reason is dropped (partition dead-letters only)",
+            f"{STORE}/dead_letters.py",
+            r"DeadLetterReason\(DEAD_LETTERS, message_id\)\.delete\(\)",
+        ),
         ("sqs:SendMessage", "TaskQueue"): _SEND_RUN,
         ("sqs:SendMessage", "ClaudeCodeQueue"): _SEND_RUN,
+        ("sqs:ReceiveMessage", "TaskDLQ"): _DLQ_LOOK,
+        ("sqs:ReceiveMessage", "ClaudeCodeDLQ"): _DLQ_LOOK,
+        ("sqs:ChangeMessageVisibility", "TaskDLQ"): Use(
+            "a look is not a take: listed messages are visible again at once", _DEAD_LETTERS, r"VisibilityTimeout\": 0"
+        ),
+        ("sqs:ChangeMessageVisibility", "ClaudeCodeDLQ"): Use(
+            "a look is not a take: listed messages are visible again at once", _DEAD_LETTERS, r"VisibilityTimeout\": 0"
+        ),
+        ("sqs:DeleteMessage", "TaskDLQ"): Use(
+            "a redriven message leaves its DLQ once sent back", _DEAD_LETTERS, r"delete_message\("
+        ),
+        ("sqs:DeleteMessage", "ClaudeCodeDLQ"): Use(
+            "a redriven message leaves its DLQ once sent back", _DEAD_LETTERS, r"delete_message\("
+        ),
         ("s3:GetObject", "ContentBucket/*"): _CONTENT_GET,
         ("logs:CreateLogStream", "ApiFunctionLogs"): _LOGS,
         ("logs:PutLogEvents", "ApiFunctionLogs"): _LOGS,
@@ -252,6 +278,7 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             r"HANDED_OFF",
         ),
         **_TASK_RUN,
+        ("dynamodb:PutItem", "TranscriptsTable"): _REASON_PUT,
         ("s3:GetObject", "ContentBucket/*"): _CONTENT_GET,
         ("s3:PutObject", "ContentBucket/*"): _CONTENT_PUT,
         ("secretsmanager:GetSecretValue", "AnthropicApiKeySecret"): _SECRET,
@@ -540,5 +567,11 @@ def test_the_claude_code_worker_polls_only_its_own_queue(expanded: dict[str, Any
         (name, target) for name in _roles(expanded) for action, target in _grants(expanded, name) if action in polling
     }
 
-    # Then each worker polls its own queue, and nothing else polls anything
-    assert pollers == {("WorkerFunctionRole", "TaskQueue"), ("ClaudeCodeWorkerRole", "ClaudeCodeQueue")}
+    # Then each worker polls its own queue, and nothing else polls anything but the API the DLQs
+    # (GET /admin/dead-letters and its redrive)
+    assert pollers == {
+        ("WorkerFunctionRole", "TaskQueue"),
+        ("ClaudeCodeWorkerRole", "ClaudeCodeQueue"),
+        ("ApiFunctionRole", "TaskDLQ"),
+        ("ApiFunctionRole", "ClaudeCodeDLQ"),
+    }

@@ -62,6 +62,8 @@ class Settings(BaseModel):
     # Where claude-code tasks run, when not on the task queue (in AWS, the container worker's own queue).
     # The worker whose TASK_QUEUE_URL is this queue runs them; any other hands them over to it.
     claude_code_queue_url: str = Field("", validation_alias="CLAUDE_CODE_QUEUE_URL")
+    # Its dead-letter queue, which the API lists and redrives next to DLQ_URL's (only the API reads it).
+    claude_code_dlq_url: str = Field("", validation_alias="CLAUDE_CODE_DLQ_URL")
     content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")
     # Task events: the bus they are published on and their `source` (the service's name); the queues a
     # `task.create` may name as `reply_to` start with this prefix (empty: none may be named).

@@ -151,6 +151,13 @@ class QueueUnavailable(DomainError):
     kind = "transient"
 
 
+class DeadLetterQueueUnavailable(DomainError):
+    """SQS failed while a dead-letter queue was read or redriven: the same call may succeed later. Messages
+    it held reappear within a minute; a redrive that broke off may have sent some of them already."""
+
+    kind = "transient"
+
+
 class TransientStoreError(DomainError):
     """DynamoDB throttled us or a transaction conflicted: the same call may succeed later."""
 

@@ -12,6 +12,7 @@ from claude_tasks.core.tracing import Tracer
 from claude_tasks.store.audit_record import AuditRepository
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
+from claude_tasks.store.dead_letters import DeadLetterReasons
 from claude_tasks.store.forks import ForkRepository
 from claude_tasks.store.interactions import InteractionRepository
 from claude_tasks.store.models import bind
@@ -42,6 +43,7 @@ class Store:
         self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
         self.transcripts = TranscriptRepository(self)
+        self.dead_letters = DeadLetterReasons(self)
         self.audit = AuditRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:

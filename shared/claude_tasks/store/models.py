@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -232,6 +233,26 @@ class TranscriptItem(Model):
     write_id = UnicodeAttribute(null=True)
 
 
+class DeadLetterReason(Model):
+    """Why the worker gave up on a queue message: what the DLQ's copy of it cannot carry.
+
+    Kept in the Transcripts table, in one partition of its own (`DEAD_LETTERS`, which no
+    transcript partition can be: theirs always hold a `#`), keyed by the SQS message id;
+    store/dead_letters.py says why there. DynamoDB's TTL drops it once `expires_at` passed.
+    """
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-transcripts"
+
+    transcript = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)  # the message id
+    reason = UnicodeAttribute()
+    failure = UnicodeAttribute()  # how the worker answered: MessageRejected, GaveUp, RetryLater, or an exception's type
+    receive_count = NumberAttribute()
+    failed_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 class AuditRecord(Model):
     """The janitor's full consistency check: `progress` while one runs, `report` once one completed.
 
@@ -265,6 +286,7 @@ def _table_names(settings: Settings) -> dict[type[Model], str]:
         InteractionModel: settings.interactions_table,
         ClaudeSessionClaim: settings.claude_sessions_table,
         TranscriptItem: settings.transcripts_table,
+        DeadLetterReason: settings.transcripts_table,
         AuditRecord: settings.audit_table,
     }
 
