@@ -21,7 +21,7 @@ SAM_STAMP := $(SAM_VENV)/.stamp
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(SAM_VENV)/bin/sam
 
-.PHONY: help venv tools dev test test-py313 lint lint-ruff lint-format lint-mypy lint-imports lint-template lint-checkov build deploy bench clean distclean
+.PHONY: help venv tools dev test axe-core test-py313 lint lint-ruff lint-format lint-mypy lint-imports lint-template lint-checkov build deploy bench clean distclean
 
 help:
 	@echo "make dev      run the whole service locally (http://127.0.0.1:3000); flags: make dev DEV_ARGS=\"--api-port 3001\""
@@ -29,7 +29,7 @@ help:
 	@echo "make test-py313  the same tests on Python 3.13 (the Lambda runtime)"
 	@echo "make lint     ruff, mypy, import contracts, cfn-lint, sam validate --lint and checkov"
 	@echo "make build    sam build (no Docker) into .aws-sam/build"
-	@echo "make deploy   make build, then sam deploy: --guided the first time (writes samconfig.toml), then with it"
+	@echo "make deploy   make build, then sam deploy: --guided the first time (writes samconfig.toml), then with it; then uploads the console"
 	@echo "make bench    cold-start and throughput benchmarks"
 	@echo "make clean    remove build output and caches (distclean: also the venvs)"
 
@@ -54,8 +54,24 @@ DEV_ARGS ?=
 dev: $(VENV_STAMP)
 	$(BIN)/python -m claude_tasks_dev.local $(DEV_ARGS)
 
+# axe-core for the browser tests' accessibility checks: a pinned npm release, fetched once (no Node.js needed)
+# into the git-ignored .cache/ and checked against the registry's published sha512; the tests inject it.
+AXE_VERSION := 4.14.1
+AXE_SHA512 := FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
+AXE_DIR := .cache/axe-core-$(AXE_VERSION)
+$(AXE_DIR)/axe.min.js:
+	mkdir -p $(AXE_DIR)
+	curl -fsSL --retry 3 -o $(AXE_DIR)/package.tgz https://registry.npmjs.org/axe-core/-/axe-core-$(AXE_VERSION).tgz
+	echo "$(AXE_SHA512)" | base64 -d | xxd -p -c 256 > $(AXE_DIR)/expected.sha512
+	sha512sum $(AXE_DIR)/package.tgz | cut -d' ' -f1 | cmp -s - $(AXE_DIR)/expected.sha512 \
+		|| { echo "axe-core $(AXE_VERSION): checksum mismatch" >&2; rm -f $(AXE_DIR)/package.tgz; exit 1; }
+	tar -xzf $(AXE_DIR)/package.tgz -C $(AXE_DIR) --strip-components=1 package/axe.min.js package/LICENSE
+	rm $(AXE_DIR)/package.tgz $(AXE_DIR)/expected.sha512
+axe-core: $(AXE_DIR)/axe.min.js
+
 # The SAM CLI too: a test builds the shared layer to check what Lambda gets.
-test: $(VENV_STAMP) $(SAM_STAMP)
+# The browser tests (tests/browser) run when a Chromium is found, and say loudly when they skip.
+test: $(VENV_STAMP) $(SAM_STAMP) $(AXE_DIR)/axe.min.js
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/pytest
 
@@ -67,7 +83,7 @@ $(VENV313)/.stamp: pyproject.toml
 	$(VENV313)/bin/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-test-py313: $(VENV313)/.stamp $(SAM_STAMP)
+test-py313: $(VENV313)/.stamp $(SAM_STAMP) $(AXE_DIR)/axe.min.js
 	$(VENV313)/bin/python --version
 	$(VENV313)/bin/pytest -q
 
@@ -127,13 +143,17 @@ build: $(SAM_STAMP) $(VENV_STAMP)
 # --guided saves the answers, these included, to samconfig.toml (git-ignored), which every later `sam deploy` reads.
 # EnableClaudeCode=true needs the image, which only a build with Docker makes: `make build` says when it skipped it.
 # Extra flags: `make deploy DEPLOY_ARGS="--parameter-overrides AlarmEmail=ops@example.com"`.
+# Then the console (EnableConsole, the default): console/ and a config.json made from the stack's outputs
+# go to its bucket, and its CloudFront distribution is invalidated (boto3; no AWS CLI needed). An unchanged
+# stack is no error (--no-fail-on-empty-changeset): a change to console/ alone still gets uploaded.
 DEPLOY_ARGS ?=
 deploy: build
 	@if [ -f samconfig.toml ]; then \
-		$(SAM) deploy $(DEPLOY_ARGS); \
+		$(SAM) deploy --no-fail-on-empty-changeset $(DEPLOY_ARGS); \
 	else \
 		$(SAM) deploy --guided --resolve-s3 --resolve-image-repos --capabilities CAPABILITY_IAM $(DEPLOY_ARGS); \
 	fi
+	$(BIN)/python -m claude_tasks_dev.deploy_console
 
 bench: $(VENV_STAMP)
 	$(BIN)/python -m tests.bench

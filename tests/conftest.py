@@ -51,6 +51,13 @@ def task_factory(store: Store, session_factory: SessionFactory) -> TaskFactory:
     return make
 
 
+def pytest_report_header() -> str:
+    # Here, not in tests/browser/conftest.py: pytest asks only the conftest files it loads at start-up.
+    from tests.browser.requirements import report_header
+
+    return report_header()
+
+
 def pytest_collection_modifyitems(items: Iterator[pytest.Item]) -> None:
     for item in items:
         path = str(item.fspath)
@@ -58,3 +65,5 @@ def pytest_collection_modifyitems(items: Iterator[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "/e2e/" in path:
             item.add_marker(pytest.mark.e2e)
+        elif "/browser/" in path:
+            item.add_marker(pytest.mark.browser)

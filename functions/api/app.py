@@ -10,25 +10,24 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import openapi
 import problems
-from routes import admin, sessions, tasks, usage
+from routes import admin, meta, sessions, tasks, usage
 from routes.params import refusal, with_json_content_type
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 # Most requests publish no business metric; Powertools would warn on each of them.
 warnings.filterwarnings("ignore", "No application metrics to publish")
 
 app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
-for module in (sessions, tasks, usage, admin):
+for module in (sessions, tasks, usage, admin, meta):
     app.include_router(module.router)
 
 
@@ -44,8 +43,6 @@ def openapi_document() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-# Responses and errors hold prompts, replies and reports: none of it goes to X-Ray.
-@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = refusal(event)

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Valid
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from claude_tasks.app.dead_letter_views import DeadLetterPage, Redrive
 from claude_tasks.claude import BACKEND_NAMES
 from claude_tasks.core import paths
 from claude_tasks.core.limits import (
@@ -44,7 +45,7 @@ from claude_tasks.core.records import (
 )
 from claude_tasks.store.audit import ConsistencyReport
 
-__all__ = ["ConsistencyReport"]
+__all__ = ["ConsistencyReport", "DeadLetterPage", "Redrive"]
 
 # `deleting` is internal: a reader never sees a task in it, so callers can neither filter by it nor receive it.
 PublicTaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "exhausted"]
@@ -133,7 +134,13 @@ def masked(stored: dict[str, McpServer] | None) -> dict[str, McpServer] | None:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
+
+
+class RedriveBody(_Body):
+    message_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=100, description="The messages to redrive; none named (`{}`): every one."
+    )
 
 
 class CreateSessionBody(_Body):
@@ -277,6 +284,8 @@ class InteractionPage(Page[InteractionView]):
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     location: Literal["body", "query", "path", "header", "cookie"]
     field: str = Field(description="Dotted path inside the location; empty for the whole body.")
     type: str
@@ -285,6 +294,8 @@ class FieldError(BaseModel):
 
 class Problem(BaseModel):
     """RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: str = Field(description="A URI naming the kind of problem.")
     title: str

@@ -2,6 +2,8 @@
 
 Records of a batch run concurrently; each either ends acknowledged or is listed in
 `batchItemFailures` (SQS redelivers it, and after `maxReceiveCount` moves it to the DLQ).
+A record that fails on its last receive leaves its reason, keyed by its message id, for the
+API's `GET /admin/dead-letters` (SQS moves the message itself unchanged).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from claude_tasks.app.dead_letters import note_failure
 from claude_tasks.app.delivery import Delivery, RecordFailed
 from claude_tasks.app.run import TaskExecutor
 from claude_tasks.core.config import get_settings
@@ -72,18 +75,25 @@ def _count(name: str) -> None:
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
     """Run one record. Returns the outcome (acknowledged); raises to have the record redelivered."""
     logger.thread_safe_append_keys(message_id=record.message_id)
+    delivery = _delivery(record, lambda_context)
+    span = executor.store.tracer.span(
+        "task.message", {"messaging.system": "aws_sqs", "messaging.message.id": record.message_id}
+    )
     try:
-        outcome = executor.handle(record.body, _delivery(record, lambda_context))
+        with span:
+            outcome = executor.handle(record.body, delivery)
         logger.info("record done", extra={"outcome": outcome.value})
         _count(f"Task{outcome.value.title().replace('_', '')}")
         return outcome.value
     except RecordFailed as failed:
         logger.warning("record not acknowledged", extra={"reason": failed.reason, "kind": type(failed).__name__})
         _count(f"Record{type(failed).__name__}")
+        note_failure(executor.store, settings, delivery, type(failed).__name__, failed.reason)
         raise
-    except Exception:
+    except Exception as error:
         logger.exception("record failed unexpectedly; SQS will redeliver it")
         _count("RecordError")
+        note_failure(executor.store, settings, delivery, type(error).__name__, f"{type(error).__name__}: {error}")
         raise
     finally:
         logger.thread_safe_clear_keys()  # pool threads are reused by the next record

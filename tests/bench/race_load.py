@@ -12,9 +12,10 @@ PATCH, PATCH alone, cancel, retry, five forks of one task at once, delete a task
 a session with cascade right after creating a task in it (409 expected when the worker has
 leased it), and the list routes. (A key's task id derives from the key, so a key whose task
 was deleted creates a new task, even with another body: that 202 is by design.) Meanwhile
-the admin reads `GET /admin/consistency` about once a second. Then it waits (bounded)
-until no task it was answered 202 for is queued or running, audits at rest, and sends
-SIGINT to the stack.
+the admin reads `GET /admin/consistency` (the janitor's last full check, one starting
+every `--janitor-interval` s) about once a second. Then it waits (bounded) until no task it
+was answered 202 for is queued or running, waits for a full check started at rest, and
+sends SIGINT to the stack.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claude_tasks.core.clock import now_iso
 from tests.e2e.local_stack import RunningStack, start_stack
 
 PRINCIPALS = ("race-0", "race-1", "race-2")
@@ -286,10 +288,17 @@ class Auditor(threading.Thread):
         self.with_violations = 0
         self.kinds: Counter[str] = Counter()
 
-    def audit(self) -> tuple[Status, list[str]]:
-        status, report = call(self.api_url, "GET", "/admin/consistency", self.admin)
-        kinds = [violation["kind"] for violation in report["violations"]] if status == 200 else []
-        return status, kinds
+    def audit(self, since: str = "") -> tuple[Status, list[str]]:
+        """The last report's violation kinds; with `since`, waits (bounded) for one started after it."""
+        deadline = time.monotonic() + 120
+        while True:
+            status, report = call(self.api_url, "GET", "/admin/consistency", self.admin)
+            fresh = status == 200 and report["started_at"] > since
+            if fresh:
+                return status, [violation["kind"] for violation in report["violations"]]
+            if time.monotonic() > deadline:
+                return "no report started after it completed in 120 s", []
+            time.sleep(1)
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
@@ -373,7 +382,7 @@ def measure(info: dict[str, Any], args: argparse.Namespace) -> None:
     auditor.stopped.set()
     auditor.join()
     outcome, waited = settle(world, args.threads, args.settle_s)
-    status, kinds = auditor.audit()
+    status, kinds = auditor.audit(since=now_iso())
     print_responses(world, setup, requests_s)
     print(f"audits during traffic: {sum(auditor.statuses.values())} (statuses {dict(auditor.statuses)}), "
           f"{auditor.with_violations} reported violations; kinds: {dict(auditor.kinds) or 'none'}")  # fmt: skip
@@ -395,7 +404,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        stack = start_stack(Path(folder), "--no-persist", "--janitor-interval", str(args.janitor_interval))
+        interval = str(args.janitor_interval)
+        stack = start_stack(
+            Path(folder), "--no-persist", "--janitor-interval", interval, "--full-check-interval", interval
+        )
         info = stack.info
         print(f"stack pid {stack.process.pid} at {info['api_url']}, Claude backend {info['claude_backend']}")
         try:

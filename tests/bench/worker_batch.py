@@ -90,5 +90,5 @@ def run() -> list[str]:
         f"{'batch':18} {'seconds':>8}   (median of {ROUNDS}; Claude {CLAUDE_DELAY_S:.0f} s per call)",
         f"{'1 record':18} {one:>8.2f}",
         f"{'10 records':18} {ten:>8.2f}",
-        f"ratio 10/1: {ratio:.2f} (at most {LIMIT}: {verdict})",
+        f"batch concurrency (10 records against 1, target ≤ {LIMIT}): {ratio:.2f} {verdict}",
     ]

@@ -22,7 +22,7 @@ from claude_tasks_dev.cli.client import ApiClient
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 20
 # Fast local timings: short polls, immediate redelivery, a janitor that runs during the tests.
-FAST = ["--poll-interval", "0.1", "--retry-delay", "0", "--janitor-interval", "2"]
+FAST = ["--poll-interval", "0.1", "--retry-delay", "0", "--janitor-interval", "2", "--full-check-interval", "2"]
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.1) -> Any:
@@ -96,6 +96,21 @@ def start_stack(state_dir: Path, *options: str, env: dict[str, str] | None = Non
             pytest.fail(f"the local stack did not start:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.05)
     return RunningStack(process, state_dir, log, json.loads(stack_file.read_text()))
+
+
+def report_since(admin: ApiClient, moment: str) -> Callable[[], dict[str, Any] | None]:
+    """A check for `wait_until`: the janitor's consistency report, once one that started after `moment`
+    (an ISO time, as `now_iso` writes it) completed."""
+
+    def check() -> dict[str, Any] | None:
+        response = admin.send("GET", "/admin/consistency")
+        if response.status == 404:
+            return None
+        assert response.status == 200, response.body
+        report: dict[str, Any] = response.body
+        return report if report["started_at"] > moment else None
+
+    return check
 
 
 def finished(api: ApiClient, task_id: str) -> Callable[[], dict[str, Any] | None]:

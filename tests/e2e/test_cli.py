@@ -15,7 +15,7 @@ import pytest
 
 from claude_tasks_dev.cli import main
 from claude_tasks_dev.cli.client import ApiClient
-from tests.e2e.local_stack import RunningStack, start_stack, wait_until
+from tests.e2e.local_stack import RunningStack, report_since, start_stack, wait_until
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -67,8 +67,9 @@ def test_errors_have_their_documented_exit_status(cli: Cli) -> None:
     assert cli("sessions", "delete", session_id.strip(), "--cascade")[0] == 0
 
 
-def test_audit_prints_the_seed_reports_table(cli: Cli) -> None:
-    # Given the local stack (the CLI acts as its `admin` principal for the report)
+def test_audit_prints_the_seed_reports_table(stack: RunningStack, cli: Cli) -> None:
+    # Given the local stack once its janitor completed a full check (the CLI acts as its `admin` principal)
+    wait_until(report_since(stack.api("admin"), ""), 60, "the janitor's first report")
     # When the audit runs, through the API and directly on the tables
     for extra in ([], ["--direct"]):
         code, out, _ = cli("audit", *extra, token="admin")
@@ -82,22 +83,6 @@ def test_audit_prints_the_seed_reports_table(cli: Cli) -> None:
         ):
             assert label in out
         assert "Violations: none" in out
-
-
-def test_dlq_list_and_redrive(stack: RunningStack, cli: Cli) -> None:
-    # Given a poison message that has reached the DLQ
-    poison = f"poison for the cli {uuid.uuid4()}"
-    stack.sqs().send_message(QueueUrl=stack.info["queues"]["task_queue_url"], MessageBody=poison)
-
-    def in_dlq() -> list[str]:
-        return [m["message_id"] for m in json.loads(cli("--json", "dlq", "list")[1]) if m["body"] == poison]
-
-    first = wait_until(in_dlq, 20, "the poison message in the DLQ")
-    # When it is redriven
-    code, out, _ = cli("--json", "dlq", "redrive")
-    # Then it was sent back to the task queue: it fails there again and returns as a new message
-    assert code == 0 and json.loads(out)["moved"] >= 1
-    assert wait_until(lambda: [i for i in in_dlq() if i not in first], 20, "the redriven message back in the DLQ")
 
 
 def _session(cli: Cli, name: str = "cli") -> str:

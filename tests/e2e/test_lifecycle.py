@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
+from claude_tasks.core.clock import now_iso
 from claude_tasks_dev.cli.client import ApiClient, ApiError
-from tests.e2e.local_stack import RunningStack, finished, wait_until
+from tests.e2e.local_stack import RunningStack, finished, report_since, wait_until
 
 WAIT_S = 15
+REPORT_WAIT_S = 60  # a full check every 2 s, half a second of it per janitor run (FAST)
 
 
 def test_session_task_follow_up_cancel_delete_then_audit_is_clean(
@@ -50,7 +52,7 @@ def test_session_task_follow_up_cancel_delete_then_audit_is_clean(
     with pytest.raises(ApiError) as gone:
         api.call("GET", f"/sessions/{sid}")
     assert gone.value.status == 404
-    report = stack.api("admin").call("GET", "/admin/consistency")
+    report = wait_until(report_since(stack.api("admin"), now_iso()), REPORT_WAIT_S, "the janitor's next report")
     assert report["violations"] == [], report
     assert report["shared_claude_session_ids"] == 0
 
@@ -102,4 +104,4 @@ def test_another_principals_session_is_not_found(stack: RunningStack, session: d
 
 def test_the_admin_principal_reads_the_report_and_others_may_not(stack: RunningStack, api: ApiClient) -> None:
     assert api.send("GET", "/admin/consistency").status == 403
-    assert stack.api("admin").send("GET", "/admin/consistency").status == 200
+    wait_until(report_since(stack.api("admin"), ""), REPORT_WAIT_S, "the janitor's first report")

@@ -148,6 +148,28 @@ def test_audit_prints_the_table_and_exits_4_on_violations(api: str, capsys: pyte
     assert "Orphaned sessions (no tasks)" in out and "Violations: 1" in out and "orphaned_task  t-9" in out
 
 
+def test_dlq_list_shows_each_reason_and_redrive_exits_4_when_one_is_refused(
+    api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an API with one dead letter, whose redrive is refused
+    letter = {
+        "message_id": "m-1", "queue": "tasks", "kind": "task.run", "task_id": "t-1", "session_id": "s-1",
+        "reason": "anthropic HTTP 529 overloaded_error (receive 5 of 5)", "sent_at": "2026-01-02T03:04:05.000000Z",
+        "receive_count": 5,
+    }  # fmt: skip
+    refused = {"message_id": "m-1", "detail": "task t-1 already failed: retry it with POST /tasks/t-1/retry"}
+    Canned.routes[("GET", "/admin/dead-letters")] = (200, {"items": [letter], "next_cursor": None})
+    Canned.routes[("POST", "/admin/dead-letters/redrive")] = (200, {"redriven": [], "refused": [refused]})
+    # When listed, then the reason is on the message's row
+    assert main(["--api-url", api, "--token", "admin", "dlq", "list"]) == 0
+    heading, row = capsys.readouterr().out.splitlines()
+    assert heading.split()[:3] == ["MESSAGE", "QUEUE", "KIND"] and "overloaded_error" in row
+    # When the message is redriven by id, then the refusal is printed with its detail, and the status is 4
+    assert main(["--api-url", api, "--token", "admin", "dlq", "redrive", "m-1"]) == 4
+    assert "POST /tasks/t-1/retry" in capsys.readouterr().out
+    assert Canned.bodies[-1] == {"message_ids": ["m-1"]}
+
+
 def test_json_output_is_the_apis_own_json(api: str, capsys: pytest.CaptureFixture[str]) -> None:
     page = {"items": [{"session_id": "s-1", "project_path": "/p"}], "next_cursor": None}
     Canned.routes[("GET", "/sessions")] = (200, page)

@@ -1,5 +1,6 @@
 """Random operation sequences against the repository — turns and claims written as the worker writes them
-(lease, record, hand back) — with every invariant, and the audit, checked after each step."""
+(lease, record, hand back) — with every invariant, the janitor's sparse indexes, and the audit, checked after
+each step."""
 
 from __future__ import annotations
 
@@ -215,6 +216,16 @@ class RepositoryMachine(RuleBasedStateMachine):
             assert active == found["queued"] + found["running"]
             assert mine.total.turns == self.turns[owner] == sum(d.turns for d in mine.days)
             assert mine.total.usage.input_tokens == 10 * self.turns[owner]  # `turn()` spends 10 input tokens
+
+    @invariant()
+    def sparse_indexes_hold_exactly_what_a_scan_says(self) -> None:
+        """The janitor's indexes: idle sessions are those with no tasks, active tasks those queued or running."""
+        shards = range(self.store.settings.active_shards)
+        idle = {s.session_id for n in shards for s in SessionModel.by_idle_shard.query(f"idle#{n}")}
+        assert idle == {s.session_id for s in SessionModel.scan() if s.task_count == 0}
+        active = {t.task_id for n in shards for t in TaskModel.by_active_shard.query(f"active#{n}")}
+        live = (TaskStatus.QUEUED.value, TaskStatus.RUNNING.value)
+        assert active == {t.task_id for t in TaskModel.scan() if t.status in live}
 
     @invariant()
     def audit_finds_no_violation(self) -> None:

@@ -94,33 +94,48 @@ def test_the_report_is_published_as_metrics(janitor: Janitor, session_factory, c
     # Given one orphaned session
     session_factory()
     metrics = Metrics(namespace="ClaudeTaskServer", service="janitor")
-    # When the janitor runs and flushes its metrics
-    run = janitor.run(metrics)
+    # When the slow schedule's run starts a full check, completes it and flushes its metrics
+    run = janitor.run(metrics, start_full_check=True, budget_s=60)
     metrics.flush_metrics()
     # Then the figures are in the EMF log line
     emf = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert emf["OrphanedSessions"] == [1.0] or emf["OrphanedSessions"] == 1.0
     assert emf["InvariantViolations"] in (0, 0.0, [0.0])
-    assert run.report.violations == []
+    assert run.report is not None and run.report.violations == []
 
 
-def test_the_report_scans_in_pages_of_the_configured_size_and_only_when_due(
+def test_the_full_check_scans_in_pages_of_the_configured_size_and_only_once_started(
     store: Store, settings: Settings, session_factory
 ) -> None:
-    # Given five sessions, and a janitor told to audit two items a page at most once an hour
+    # Given five sessions, and a janitor told to read two items a scan page
     for _ in range(5):
         session_factory()
-    tuned = settings.model_copy(update={"audit_page_size": 2, "report_interval_s": 3600})
+    tuned = settings.model_copy(update={"audit_page_size": 2})
     janitor = Janitor(Store(tuned), TaskQueue(tuned))
     limits: list[object] = []
     client = SessionModel._get_connection().connection.client
     client.meta.events.register("before-parameter-build.dynamodb.Scan", lambda params, **_: limits.append(params))
-    # When it runs twice in a row
-    first, second = janitor.run(), janitor.run()
-    # Then the first run's report read the sessions in pages of two (other calls get in between pages)
+    # When it runs on the frequent schedule, then on the slow one
+    frequent = janitor.run()
+    assert frequent.report is None and limits == []
+    started = janitor.run(start_full_check=True, budget_s=60)
+    # Then only the full check scanned, reading the sessions in pages of two, and it completed
     session_pages = [p for p in limits if isinstance(p, dict) and p["TableName"] == settings.sessions_table]
-    report_pages = [p for p in session_pages if p.get("Limit") == 2]
-    assert len(report_pages) >= 3
-    assert first.report is not None and first.report.total_sessions == 5
-    # And the second run, within the interval, did its duties without a report
-    assert second.report is None
+    assert len([p for p in session_pages if p.get("Limit") == 2]) >= 3
+    assert started.report is not None and started.report.total_sessions == 5
+    assert not started.full_check_under_way
+
+
+def test_a_session_whose_last_task_is_deleted_is_an_orphan_in_time(
+    janitor: Janitor, store: Store, session_factory, task_factory
+) -> None:
+    # Given a session whose only task is deleted, the session then left alone past retention
+    session = session_factory()
+    task = task_factory(session)
+    store.tasks.delete("alice", task.task_id)
+    _age(SessionModel, session.session_id, hours=48)
+    # When the janitor runs
+    deleted = janitor.delete_orphans()
+    # Then the idle index led it to the session
+    assert deleted == 1
+    assert list(SessionModel.scan()) == []

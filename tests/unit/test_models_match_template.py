@@ -6,6 +6,7 @@ import pytest
 from pynamodb.models import Model
 
 from claude_tasks.store.models import (
+    AuditRecord,
     ClaudeSessionClaim,
     InteractionModel,
     SessionModel,
@@ -23,6 +24,7 @@ MODELS: dict[str, type[Model]] = {
     "ClaudeSessionsTable": ClaudeSessionClaim,
     "TranscriptsTable": TranscriptItem,
     "UsageTable": UsageModel,
+    "AuditTable": AuditRecord,
 }
 
 

@@ -14,20 +14,12 @@ from typing import Any
 import pytest
 
 from claude_tasks.core.config import Settings
+from claude_tasks.store.dead_letters import RETENTION
+from claude_tasks.store.models import DeadLetterReason
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 TABLES = ("SessionsTable", "TasksTable", "InteractionsTable", "ClaudeSessionsTable", "TranscriptsTable")
 FUNCTIONS = ("ApiFunction", "WorkerFunction", "JanitorFunction")
-# SAM policy templates that expand to statements scoped to the resource they are given.
-SCOPED_POLICY_TEMPLATES = {
-    "DynamoDBCrudPolicy",
-    "DynamoDBReadPolicy",
-    "SQSSendMessagePolicy",
-    "SQSPollerPolicy",
-    "S3ReadPolicy",
-    "S3CrudPolicy",
-    "AWSSecretsManagerGetSecretValuePolicy",
-}
 # Actions IAM cannot grant on anything narrower than "*", and those Lambda checks on "*" for a VPC function.
 WITHOUT_RESOURCE_LEVEL = {
     "ec2:DescribeNetworkInterfaces",
@@ -57,6 +49,9 @@ API_ROUTES = {
     ("GET", "/tasks/{task_id}/interactions"),
     ("GET", "/usage"),
     ("GET", "/admin/consistency"),
+    ("GET", "/admin/dead-letters"),
+    ("POST", "/admin/dead-letters/redrive"),
+    ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }
 
@@ -72,16 +67,26 @@ def _function_setting(template: dict[str, Any], logical_id: str, key: str) -> An
 
 
 def _statements(node: Any) -> Iterator[dict[str, Any]]:
-    """Every IAM statement anywhere in `node`, including those inside Fn::If branches."""
+    """Every IAM statement anywhere in `node`, including those inside Fn::If branches
+    (of a whole policy, or of one statement in a list)."""
     if isinstance(node, dict):
         statements = node.get("Statement")
         if isinstance(statements, list):
-            yield from (s for s in statements if isinstance(s, dict))
+            yield from (s for s in _branches(statements) if "Effect" in s)
         for value in node.values():
             yield from _statements(value)
     elif isinstance(node, list):
         for value in node:
             yield from _statements(value)
+
+
+def _branches(items: list[Any]) -> Iterator[dict[str, Any]]:
+    """The dicts of `items`, an Fn::If among them replaced by its branches (AWS::NoValue dropped)."""
+    for item in items:
+        if isinstance(item, dict) and "Fn::If" in item:
+            yield from _branches([b for b in item["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}])
+        elif isinstance(item, dict):
+            yield item
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -135,6 +140,33 @@ def test_dlq_keeps_messages_longer_than_the_queue(template: dict[str, Any]) -> N
     assert dlq_retention > queue_retention
 
 
+def test_dead_letter_reasons_expire_with_the_dlqs_messages(template: dict[str, Any]) -> None:
+    # When the table that keeps the reasons, and both DLQs, are read
+    ttl = _resource(template, "TranscriptsTable")["TimeToLiveSpecification"]
+    retentions = {int(_resource(template, dlq)["MessageRetentionPeriod"]) for dlq in ("TaskDLQ", "ClaudeCodeDLQ")}
+    # Then DynamoDB expires the reasons by the model's attribute, as long after as the DLQs keep a message
+    assert ttl == {"AttributeName": DeadLetterReason.expires_at.attr_name, "Enabled": True}
+    assert retentions == {int(RETENTION.total_seconds())}
+
+
+def test_the_api_reads_and_redrives_exactly_the_two_dlqs(template: dict[str, Any]) -> None:
+    # When the API role's DLQ statements and the API function's own variables are read
+    statements = {s.get("Sid"): s for s in _statements(template["Resources"]["ApiFunctionRole"])}
+    dlq, code_dlq = statements["DeadLetterQueue"], statements["ClaudeCodeDeadLetterQueue"]
+    # Then it may look at and delete from TaskDLQ and, with Claude Code, ClaudeCodeDLQ — named, never "*"
+    look_and_delete = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"}
+    assert set(dlq["Action"]) == set(code_dlq["Action"]) == look_and_delete
+    assert (dlq["Resource"], code_dlq["Resource"]) == (
+        {"Fn::GetAtt": ["TaskDLQ", "Arn"]},
+        {"Fn::GetAtt": ["ClaudeCodeDLQ", "Arn"]},
+    )
+    # And it is told where the Claude Code DLQ is, under the name the settings read
+    read = {field.validation_alias for field in Settings.model_fields.values()}
+    variables = _resource(template, "ApiFunction")["Environment"]["Variables"]
+    assert variables["CLAUDE_CODE_DLQ_URL"] == {"Fn::If": ["EnableClaudeCode", {"Ref": "ClaudeCodeDLQ"}, ""]}
+    assert "CLAUDE_CODE_DLQ_URL" in read
+
+
 def test_worker_reports_batch_item_failures(template: dict[str, Any]) -> None:
     # When the worker's SQS event source is read
     event = _resource(template, "WorkerFunction")["Events"]["TaskQueueMessages"]
@@ -161,20 +193,20 @@ def test_no_iam_statement_grants_every_resource(template: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
-def test_functions_use_only_scoped_policy_templates(template: dict[str, Any], logical_id: str) -> None:
-    # When a function's policies are read
-    policies = _as_list(_resource(template, logical_id).get("Policies", []))
+def test_functions_have_their_own_role_and_nothing_sam_adds(template: dict[str, Any], logical_id: str) -> None:
+    # When a function's permissions are read
+    function = _resource(template, logical_id)
+    role = _resource(template, f"{logical_id}Role")
 
-    # Then each is a policy template known to be scoped, or inline statements (checked above);
-    # no managed policy by name, which could grant anything
-    for policy in policies:
-        assert isinstance(policy, dict), f"{logical_id}: managed policy {policy!r}"
-        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
-        for branch in branches:
-            if branch == {"Ref": "AWS::NoValue"} or "Statement" in branch:
-                continue
-            (name,) = branch
-            assert name in SCOPED_POLICY_TEMPLATES, f"{logical_id}: {name}"
+    # Then they come only from its own role's inline statements (checked above and in test_template_iam):
+    # no SAM policy template (CRUD on whole tables) and no managed policy, which could grant anything
+    # (SAM adds AWSLambdaSQSQueueExecutionRole, on every queue, for an SQS event)
+    assert function["Role"] == {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]}
+    assert "Policies" not in function
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
 
 
 @pytest.mark.parametrize("logical_id", TABLES)
@@ -245,8 +277,9 @@ def test_template_sets_only_variables_the_settings_read(template: dict[str, Any]
     # When the variables the template gives every function are read
     given = set(template["Globals"]["Function"]["Environment"]["Variables"])
 
-    # Then each is one of them (a misspelt name would silently fall back to a local default)
-    assert {name for name in given if not name.startswith("POWERTOOLS_")} <= read
+    # Then each is one of them (a misspelt name would silently fall back to a local default), or
+    # Powertools' or OpenTelemetry's own
+    assert {name for name in given if not name.startswith(("POWERTOOLS_", "OTEL_"))} <= read
 
 
 def test_the_worker_gives_every_record_of_a_full_batch_a_thread(template: dict[str, Any]) -> None:

@@ -26,7 +26,8 @@ CONDITION = "EnableClaudeCode"
 WORKER = "ClaudeCodeWorkerFunction"
 ROLE = "ClaudeCodeWorkerRole"
 # Read by botocore and the Claude Code CLI, not by the service's settings.
-READ_BY_LIBRARIES = {"HTTPS_PROXY", "NO_PROXY"}
+# AWS_LAMBDA_EXEC_WRAPPER: read by the Lambda runtime (the ADOT layer's wrapper, with Tracing=active).
+READ_BY_LIBRARIES = {"HTTPS_PROXY", "NO_PROXY", "AWS_LAMBDA_EXEC_WRAPPER"}
 
 
 def _implies_enabled(template: dict[str, Any], name: str) -> bool:
@@ -112,8 +113,11 @@ def test_claude_code_queue_hides_a_message_for_six_worker_runs(template: dict[st
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ClaudeCodeDLQ", "Arn"]}
     main = _resource(template, "TaskQueue")["RedrivePolicy"]
     assert int(queue["RedrivePolicy"]["maxReceiveCount"]) == int(main["maxReceiveCount"])
-    for name in ("ClaudeCodeQueue", "ClaudeCodeDLQ"):
-        assert _resource(template, name)["SqsManagedSseEnabled"] is True
+    for name in ("ClaudeCodeQueue", "ClaudeCodeDLQ"):  # SQS managed keys, or the customer managed key
+        assert _resource(template, name)["SqsManagedSseEnabled"] == {"Fn::If": ["HasKmsKey", False, True]}
+        assert _resource(template, name)["KmsMasterKeyId"] == {
+            "Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]
+        }
     assert int(_resource(template, "ClaudeCodeDLQ")["MessageRetentionPeriod"]) == 14 * 24 * 3600
 
 
@@ -211,8 +215,9 @@ def test_claude_code_role_names_every_resource_it_touches(template: dict[str, An
     # file system is mounted only through its access point
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage"):
         assert _granting(statements, action) == [queue], action
-    for table in TABLES:
-        assert {"Fn::GetAtt": [table, "Arn"]} in _granting(statements, "dynamodb:UpdateItem"), table
+    for table in TABLES:  # written (turns are only put), each named; test_template_iam holds each action
+        written = _granting(statements, "dynamodb:UpdateItem") + _granting(statements, "dynamodb:PutItem")
+        assert {"Fn::GetAtt": [table, "Arn"]} in written, table
     assert _granting(statements, "dynamodb:Scan") == []
     assert _granting(statements, "s3:PutObject") == [{"Fn::Sub": "${ContentBucket.Arn}/*"}]
     assert _granting(statements, "secretsmanager:GetSecretValue") == [{"Ref": "AnthropicApiKeySecret"}]
@@ -236,12 +241,18 @@ def test_claude_code_role_grants_star_only_where_iam_has_nothing_narrower(templa
 def test_senders_may_send_to_the_claude_code_queue_only_when_it_exists(
     template: dict[str, Any], logical_id: str
 ) -> None:
-    # When a function's policies are read
-    policies = _as_list(_resource(template, logical_id)["Policies"])
+    # When a function's role's statements are read, as written (Fn::If kept)
+    (policy,) = _resource(template, f"{logical_id}Role")["Policies"]
+    statements = policy["PolicyDocument"]["Statement"]
 
     # Then one sends to ClaudeCodeQueue, under EnableClaudeCode
-    send = {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ClaudeCodeQueue", "QueueName"]}}}
-    assert {"Fn::If": [CONDITION, send, {"Ref": "AWS::NoValue"}]} in policies
+    send = {
+        "Sid": "ClaudeCodeQueue",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["ClaudeCodeQueue", "Arn"]},
+    }
+    assert {"Fn::If": [CONDITION, send, {"Ref": "AWS::NoValue"}]} in statements
 
 
 def test_every_function_knows_the_claude_code_queue_and_whether_it_is_offered(template: dict[str, Any]) -> None:

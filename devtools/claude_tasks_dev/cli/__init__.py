@@ -2,9 +2,9 @@
 
 Exit status: 0 ok; 1 the API answered an error; 2 bad usage; 3 the service is
 not reachable (or no local stack runs); 4 the outcome is not a success (a task
-waited for ended failed/cancelled/exhausted, or the audit found violations);
-5 `--wait` timed out; 130 Ctrl-C (a task followed keeps running). Ids: the whole
-id, or any unique prefix of at least 8 characters.
+waited for ended failed/cancelled/exhausted, the audit found violations, or a
+redrive refused a message); 5 `--wait` timed out; 130 Ctrl-C (a task followed keeps
+running). Ids: the whole id, or any unique prefix of at least 8 characters.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from claude_tasks_dev.cli import admin, agent, commands, ids, watch
+from claude_tasks_dev.cli import admin, agent, commands, events, ids, watch
 from claude_tasks_dev.cli.client import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ApiClient, ApiError, CliError
 from claude_tasks_dev.cli.context import Context
 from claude_tasks_dev.cli.target import Target, resolve
@@ -137,15 +137,26 @@ def _tasks_group(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _admin_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = _add(top, "audit", admin.audit, "the consistency report; exit 4 when it finds violations")
     audit.add_argument("--direct", action="store_true", help="read the local stack's tables instead of the API")
-    group = top.add_parser("dlq", help="the dead-letter queue").add_subparsers(required=True, dest="action")
+    group = top.add_parser("dlq", help="the dead-letter queues").add_subparsers(required=True, dest="action")
     for name, handler, help in (
-        ("list", admin.dlq_list, "messages in the DLQ (they stay there)"),
-        ("redrive", admin.dlq_redrive, "move messages from the DLQ back to the task queue"),
+        ("list", admin.dlq_list, "dead letters with the worker's reasons (they stay there)"),
+        ("redrive", admin.dlq_redrive, "send dead letters back to their task queues; exit 4 if any was refused"),
     ):
         parser = _add(group, name, handler, help)
         parser.add_argument("--limit", type=int, default=100)
-        parser.add_argument("--dlq-url", help="a deployed DLQ (default: the local stack's)")
-        parser.add_argument("--queue-url", help="a deployed task queue (default: the local stack's)")
+        parser.add_argument("--dlq-url", help="read this DLQ straight from SQS (your AWS credentials; no reasons)")
+        parser.add_argument("--queue-url", help="with --dlq-url: the task queue a redrive sends to")
+        if name == "redrive":
+            parser.add_argument("message_ids", nargs="*", help="the messages to redrive (default: every one)")
+
+
+def _event_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = top.add_parser("events", help="the local stack's task events").add_subparsers(required=True)
+    tail = _add(group, "tail", events.tail, "the last task events the local bus received; -f follows new ones")
+    tail.add_argument("-n", "--lines", type=int, default=20, help="how many past events to print first")
+    tail.add_argument("-f", "--follow", action="store_true", help="keep printing new events until Ctrl-C")
+    tail.add_argument("--owner", help="only this owner's tasks")
+    tail.add_argument("--task", help="only this task")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _task_commands(top)
     _tasks_group(top)
     _admin_commands(top)
+    _event_commands(top)
     return parser
 
 

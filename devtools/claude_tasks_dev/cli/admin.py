@@ -1,4 +1,9 @@
-"""Operator commands: the consistency report (`audit`) and the dead-letter queue (`dlq`)."""
+"""Operator commands: the consistency report (`audit`) and the dead-letter queues (`dlq`).
+
+Both go through the API's admin routes (locally as the stack's `admin` principal; elsewhere the
+caller's token must be an admin's). `audit --direct` reads the local tables instead, and `dlq` with
+`--dlq-url` reads a DLQ straight from SQS, without the worker's reasons.
+"""
 
 from __future__ import annotations
 
@@ -44,12 +49,15 @@ def render_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _api_report(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+def _admin_client(ctx: Context, args: argparse.Namespace) -> ApiClient:
     # Locally the admin is the principal `admin`; elsewhere the caller's own token must be an admin's.
-    client = ctx.client
     if ctx.target.stack is not None and not args.token:
-        client = ApiClient(ctx.client.api_url, ctx.target.stack.get("admin_principal", "admin"), ctx.client.timeout_s)
-    report: dict[str, Any] = client.call("GET", "/admin/consistency")
+        return ApiClient(ctx.client.api_url, ctx.target.stack.get("admin_principal", "admin"), ctx.client.timeout_s)
+    return ctx.client
+
+
+def _api_report(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = _admin_client(ctx, args).call("GET", "/admin/consistency")
     return report
 
 
@@ -83,23 +91,53 @@ def _local_stack(ctx: Context, command: str) -> dict[str, Any]:
     return ctx.target.stack
 
 
-def _queues(ctx: Context, args: argparse.Namespace) -> tuple[SQSClient, str, str]:
-    """The SQS client and the (task queue, DLQ) URLs: the local stack's, or the ones given."""
-    import boto3  # deferred: only the dlq commands need it
+DEAD_LETTER_COLUMNS = [
+    ("message_id", "MESSAGE", None),
+    ("queue", "QUEUE", None),
+    ("kind", "KIND", None),
+    ("task_id", "TASK", None),
+    ("receive_count", "RECEIVES", None),
+    ("sent_at", "SENT (UTC)", None),
+    ("reason", "REASON", 100),
+]
 
+
+def dlq_list(ctx: Context, args: argparse.Namespace) -> int:
+    """The dead letters with the worker's reasons (through the API); with `--dlq-url`, one DLQ's raw bodies."""
     if args.dlq_url:
-        if not args.queue_url and args.action == "redrive":
-            raise UsageError("--dlq-url needs --queue-url for redrive")
-        return boto3.client("sqs"), args.queue_url or "", args.dlq_url
-    stack = _local_stack(ctx, "dlq without --dlq-url")
-    sqs = boto3.client(
-        "sqs",
-        region_name=stack["region"],
-        endpoint_url=stack["aws_endpoint_url"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - moto's fake identity, never valid in AWS
+        return _direct_list(ctx, args)
+    page = _admin_client(ctx, args).call("GET", "/admin/dead-letters", query={"limit": min(args.limit, 100)})
+    ctx.show(page["items"], lambda rows: output.table(rows, DEAD_LETTER_COLUMNS))
+    return EXIT_OK
+
+
+def dlq_redrive(ctx: Context, args: argparse.Namespace) -> int:
+    """Send the named dead letters (none named: every one) back to their task queues; exit 4 if any was refused."""
+    if args.dlq_url:
+        return _direct_redrive(ctx, args)
+    reply = _admin_client(ctx, args).call(
+        "POST", "/admin/dead-letters/redrive", {"message_ids": list(args.message_ids)}
     )
-    return sqs, stack["queues"]["task_queue_url"], stack["queues"]["dlq_url"]
+    ctx.show(reply, render_redrive)
+    return EXIT_OUTCOME if reply.get("refused") else EXIT_OK
+
+
+def render_redrive(reply: dict[str, Any]) -> str:
+    lines = [f"redrove {len(reply['redriven'])} message(s) to their task queues"]
+    lines.extend(f"  {message_id}" for message_id in reply["redriven"])
+    if reply["refused"]:
+        lines.append(f"refused {len(reply['refused'])}:")
+        lines.extend(f"  {r['message_id']}  {r['detail']}" for r in reply["refused"])
+    return "\n".join(lines)
+
+
+def _direct_queues(args: argparse.Namespace) -> tuple[SQSClient, str, str]:
+    """The SQS client (the caller's AWS credentials) and the given (task queue, DLQ) URLs."""
+    import boto3  # deferred: only the direct dlq commands need it
+
+    if not args.queue_url and args.action == "redrive":
+        raise UsageError("--dlq-url needs --queue-url for redrive")
+    return boto3.client("sqs"), args.queue_url or "", args.dlq_url
 
 
 def _receive_all(sqs: SQSClient, queue_url: str, limit: int) -> list[Any]:
@@ -116,8 +154,8 @@ def _receive_all(sqs: SQSClient, queue_url: str, limit: int) -> list[Any]:
     return messages
 
 
-def dlq_list(ctx: Context, args: argparse.Namespace) -> int:
-    sqs, _, dlq_url = _queues(ctx, args)
+def _direct_list(ctx: Context, args: argparse.Namespace) -> int:
+    sqs, _, dlq_url = _direct_queues(args)
     messages = _receive_all(sqs, dlq_url, args.limit)
     for message in messages:  # a look is not a take: visible again at once
         sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
@@ -135,14 +173,20 @@ def dlq_list(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def dlq_redrive(ctx: Context, args: argparse.Namespace) -> int:
+def _direct_redrive(ctx: Context, args: argparse.Namespace) -> int:
     """Move messages back to the task queue: sent there first, then deleted here (a crash duplicates, never loses)."""
-    sqs, queue_url, dlq_url = _queues(ctx, args)
-    moved = []
+    sqs, queue_url, dlq_url = _direct_queues(args)
+    wanted = set(args.message_ids)
+    moved, kept = [], []
     for message in _receive_all(sqs, dlq_url, args.limit):
+        if wanted and message["MessageId"] not in wanted:
+            kept.append(message)
+            continue
         extra = {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
         sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], **extra)
         sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
         moved.append(message["MessageId"])
+    for message in kept:
+        sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     ctx.show({"moved": len(moved), "message_ids": moved}, lambda r: f"moved {r['moved']} message(s) to the task queue")
     return EXIT_OK

@@ -46,8 +46,11 @@ def banner(stack: LocalStack, info: dict[str, object]) -> str:
             json.dumps(info, indent=2),
             f"Claude backend: {backend.name if backend else '?'} ({backend.reason if backend else ''})",
             f"Data: {data}",
+            f"Console: {info['api_url']}/  (sign in as {user} to see what curl and the CLI make; "
+            f"{info['admin_principal']} is the admin)",
             f"Try:  curl -s -H 'Authorization: Bearer {user}' {info['api_url']}/sessions",
             f"      {cli} sessions create /tmp/demo -q   then   {cli} run SESSION_ID 'Hello' --wait",
+            f"      {cli} events tail -f   prints the task events the local bus receives",
             "Ctrl-C stops it.",
         ]
     )

@@ -70,6 +70,53 @@ def _subclasses(cls: type) -> list[type]:
     return [c for sub in direct for c in (sub, *_subclasses(sub))]
 
 
+TRIM_STREAM_PATH = "/_local/trim-stream"
+
+
+def trim_stream(table_name: str, through: int) -> int:
+    """Forget a table's stream records up to sequence number `through` (read already); returns how many.
+
+    moto keeps every stream record for good, and deep-copies the table, stream included, in every
+    transaction that writes to it: an untrimmed stream made each write slower and the process larger.
+    Sequence numbers stay as they were (the shard's start moves up with the records dropped). The
+    shard iterators handed out so far are dropped too: a reader asks for one per read, after its last record.
+    """
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    dropped = 0
+    for regions in dynamodb_backends.values():
+        for backend in regions.values():
+            table = backend.tables.get(table_name)
+            shard = None if table is None else table.stream_shard
+            if shard is None:
+                continue
+            count = max(0, min(len(shard.items), through - shard.starting_sequence_number + 1))
+            del shard.items[:count]
+            shard.starting_sequence_number += count
+            dropped += count
+    for streams_regions in dynamodbstreams_backends.values():
+        for streams in streams_regions.values():
+            streams.shard_iterators.clear()
+    return dropped
+
+
+def _with_stream_trim(app: Any) -> Any:
+    """moto's app, plus `POST /_local/trim-stream?table=…&through=…`: run by the server's one thread, the
+    trim never overlaps a request (a transaction copying the table, a read of the stream)."""
+    from urllib.parse import parse_qs
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != TRIM_STREAM_PATH:
+            return app(environ, start_response)
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        dropped = trim_stream(query["table"][0], int(query["through"][0]))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(dropped).encode()]
+
+    return serve
+
+
 class EmbeddedAws:
     """moto server in a background thread. Use as a context manager, or `start()` / `stop()`."""
 
@@ -80,7 +127,7 @@ class EmbeddedAws:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         stop_tracking_model_instances()
-        app: Any = DomainDispatcherApplication(create_backend_app)
+        app: Any = _with_stream_trim(DomainDispatcherApplication(create_backend_app))
         if middleware is not None:
             app = middleware(app)
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=False)

@@ -27,10 +27,12 @@ RESOURCE_FIELDS = (
     "claude_sessions_table",
     "transcripts_table",
     "usage_table",
+    "audit_table",
     "task_queue_url",
     "dlq_url",
     "content_bucket",
     "anthropic_secret_id",
+    "event_bus_name",
 )
 
 
@@ -160,11 +162,12 @@ def apply_environment(env: MutableMapping[str, str], function_env: Mapping[str, 
             env[name] = value
     admins = {p.strip() for p in env.get("ADMIN_PRINCIPALS", "").split(",") if p.strip()}
     env["ADMIN_PRINCIPALS"] = ",".join(sorted(admins | {LOCAL_ADMIN}))
-    # No X-Ray daemon runs locally, and the janitor's EMF metrics would flood the terminal.
-    env.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    # The janitor's EMF metrics would flood the terminal.
     env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # moto serves one request at a time and each scan page costs it time in proportion to the whole
-    # table: small pages let other calls in between, and the full-table report runs every 5 minutes
-    # (the template's schedule) while the cheap duties keep the local 30 s pace.
+    # table: small pages let other calls in between, and the full check (started every
+    # --full-check-interval) takes half a second a run, one segment at a time, so the emulator is
+    # never held for seconds.
     env.setdefault("AUDIT_PAGE_SIZE", "100")
-    env.setdefault("REPORT_INTERVAL_S", "300")
+    env.setdefault("AUDIT_BUDGET_S", "0.5")
+    env.setdefault("AUDIT_SEGMENTS", "1")

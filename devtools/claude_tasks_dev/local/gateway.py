@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from claude_tasks_dev.local.apigw import HttpRequest, build_event, new_request_id, principal_from
 from claude_tasks_dev.local.apigw_reply import HttpResponse, gateway_error, read_reply
+from claude_tasks_dev.local.console import ConsoleFiles
 from claude_tasks_dev.local.handlers import LambdaFunction
 from claude_tasks_dev.local.routes import Route, match_route
 
@@ -27,11 +28,20 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class Gateway:
-    """Serves `routes` on `host:port` by invoking `function`; `start()` / `stop()` run it on a thread."""
+    """Serves `routes` on `host:port` by invoking `function`, and `console`'s files on the paths no route
+    matches; `start()` / `stop()` run it on a thread."""
 
-    def __init__(self, routes: list[Route], function: LambdaFunction, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        function: LambdaFunction,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        console: ConsoleFiles | None = None,
+    ) -> None:
         self.routes = routes
         self.function = function
+        self.console = console
         self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
         # A short poll: `stop()` waits up to one poll interval for the serving loop to notice.
         self._thread = threading.Thread(
@@ -77,7 +87,8 @@ class Gateway:
         request_id = new_request_id()
         match = match_route(self.routes, request.method, request.path)
         if match is None:
-            return gateway_error(404, "Not Found", request_id)
+            static = self.console.reply(request.method, request.path) if self.console else None
+            return static or gateway_error(404, "Not Found", request_id)
         principal = None
         if match.route.authorized:
             principal = principal_from(_header(request, "authorization"))

@@ -18,8 +18,11 @@ class StackOptions:
     state_dir: Path = field(default_factory=lambda: repo_root() / ".local")
     persist: bool = True
     janitor_interval_s: float = 30.0
+    full_check_interval_s: float = 600.0
     poll_interval_s: float = 0.2
     retry_delay_s: float = 1.0
+    # How often the tasks table's stream is read for task events (the pipe's part).
+    events_interval_s: float = 0.5
     region: str = "us-east-1"
     prefix: str = "claude-tasks"
 
@@ -44,6 +47,12 @@ def parse_options(argv: list[str] | None = None) -> StackOptions:
     parser.add_argument("--state-dir", type=Path, default=defaults.state_dir, help="where stack.json and state.json go")
     parser.add_argument("--no-persist", action="store_true", help="start empty and save nothing on stop")
     parser.add_argument("--janitor-interval", type=float, default=defaults.janitor_interval_s, help="seconds; 0 = off")
+    parser.add_argument(
+        "--full-check-interval",
+        type=float,
+        default=defaults.full_check_interval_s,
+        help="seconds between the janitor's full consistency checks; 0 = never",
+    )
     parser.add_argument("--poll-interval", type=float, default=defaults.poll_interval_s, help="queue poll, seconds")
     parser.add_argument(
         "--retry-delay", type=float, default=defaults.retry_delay_s, help="first redelivery delay of a failed record"
@@ -57,6 +66,7 @@ def parse_options(argv: list[str] | None = None) -> StackOptions:
         state_dir=args.state_dir.resolve(),
         persist=not args.no_persist,
         janitor_interval_s=args.janitor_interval,
+        full_check_interval_s=args.full_check_interval,
         poll_interval_s=args.poll_interval,
         retry_delay_s=args.retry_delay,
         region=args.region,

@@ -22,8 +22,10 @@ TABLES = {
     "ClaudeSessionsTable": ("claude_sessions_table", "claude-sessions"),
     "TranscriptsTable": ("transcripts_table", "transcripts"),
     "UsageTable": ("usage_table", "usage"),
+    "AuditTable": ("audit_table", "audit"),
 }
 TASK_QUEUE, DLQ, BUCKET, SECRET = "TaskQueue", "TaskDLQ", "ContentBucket", "AnthropicApiKeySecret"
+# The template's TaskEventBus; the local stack's is `<prefix>-task-events`.
 
 
 def _value(template: dict[str, Any], value: Any) -> Any:
@@ -48,6 +50,10 @@ def table_request(template: dict[str, Any], logical_id: str, name: str) -> dict[
     ]
     if indexes:
         request["GlobalSecondaryIndexes"] = indexes
+    stream = props.get("StreamSpecification")
+    if stream:
+        # The tasks table's stream feeds the task events, locally as in AWS.
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     return request
 
 
@@ -69,6 +75,7 @@ def provision(
     s3 = aws.client("s3", endpoint_url=endpoint_url)
     s3.create_bucket(Bucket=names["content_bucket"])
     names["anthropic_secret_id"] = _secret(aws, endpoint_url, f"{prefix}/anthropic-api-key", api_key)
+    names["event_bus_name"] = _event_bus(aws, endpoint_url, f"{prefix}-task-events")
     return Settings(**names)
 
 
@@ -95,6 +102,13 @@ def _queue_attributes(template: dict[str, Any], props: dict[str, Any]) -> Any:
         if isinstance(value, int | str) and str(value).isdigit():
             attributes[name] = str(value)
     return attributes
+
+
+def _event_bus(aws: boto3.Session, endpoint_url: str | None, name: str) -> str:
+    events = aws.client("events", endpoint_url=endpoint_url)
+    if not any(bus["Name"] == name for bus in events.list_event_buses(NamePrefix=name)["EventBuses"]):
+        events.create_event_bus(Name=name)
+    return name
 
 
 def _secret(aws: boto3.Session, endpoint_url: str | None, name: str, api_key: str | None) -> str:

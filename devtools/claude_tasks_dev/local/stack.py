@@ -10,22 +10,27 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from claude_tasks.core.config import Settings, get_settings
 from claude_tasks_dev.local import environment, stack_file, state
 from claude_tasks_dev.local.aws import EmbeddedAws
+from claude_tasks_dev.local.console import ConsoleFiles
+from claude_tasks_dev.local.event_log import EventLog
 from claude_tasks_dev.local.gateway import Gateway
 from claude_tasks_dev.local.handlers import load_function
 from claude_tasks_dev.local.options import StackOptions
 from claude_tasks_dev.local.resources import provision
 from claude_tasks_dev.local.routes import routes_from_template
 from claude_tasks_dev.local.schedule import Schedule
+from claude_tasks_dev.local.task_events import TaskEventsLoop, events_log_path
 from claude_tasks_dev.local.template import load_template
 from claude_tasks_dev.local.worker_loop import WorkerLoop
 
 logger = logging.getLogger("claude_tasks_dev.local")
 T = TypeVar("T")
+EVENTS_FUNCTION, REPLIES_FUNCTION = "TaskEventsFunction", "TaskRepliesFunction"
 
 
 class StackError(Exception):
@@ -41,6 +46,7 @@ class LocalStack:
         self.restored: dict[str, int] | None = None
         self.backend: environment.BackendChoice | None = None
         self.api_url = ""
+        self.events_log: Path | None = None
         # (what, how) in start order; `stop()` runs them in reverse.
         self._stops: list[tuple[str, Callable[[], None]]] = []
         self._aws: EmbeddedAws | None = None
@@ -74,7 +80,7 @@ class LocalStack:
         self.env["CURSOR_SECRET"] = state.cursor_secret(options.state_file)
         get_settings.cache_clear()  # the handlers must see the variables just set
         self._serve(template, settings)
-        info = stack_file.describe(settings, self.api_url, self.backend.name)
+        info = stack_file.describe(settings, self.api_url, self.backend.name, self.events_log)
         stack_file.write(options.stack_file, info)
         self._stops.append(("stack file", lambda: options.stack_file.unlink(missing_ok=True)))
         return info
@@ -91,16 +97,27 @@ class LocalStack:
         loop = WorkerLoop(
             worker, settings.task_queue_url, endpoint, region, options.poll_interval_s, options.retry_delay_s
         )
+        # Stopped after the worker: the events of its last writes are still published.
+        self._stops.append(("task events", self._task_events(template, settings).start().stop))
         self._stops.append(("worker", loop.start().stop))
         if options.janitor_interval_s > 0:
-            self._stops.append(("janitor", Schedule(janitor, options.janitor_interval_s).start().stop))
+            schedule = Schedule(janitor, options.janitor_interval_s, options.full_check_interval_s)
+            self._stops.append(("janitor", schedule.start().stop))
         gateway = _listen(
-            lambda: Gateway(routes_from_template(template), api, options.host, options.api_port),
+            lambda: Gateway(
+                routes_from_template(template), api, options.host, options.api_port, ConsoleFiles.of_checkout()
+            ),
             options.api_port,
             "--api-port",
         )
         self.api_url = gateway.start().url
         self._stops.append(("gateway", gateway.stop))
+
+    def _task_events(self, template: dict[str, Any], settings: Settings) -> TaskEventsLoop:
+        events, replies = (load_function(template, f, settings.region) for f in (EVENTS_FUNCTION, REPLIES_FUNCTION))
+        log = EventLog(events_log_path(self.options.state_dir))
+        self.events_log = log.path
+        return TaskEventsLoop(template, settings, events, replies, log, self.options.events_interval_s)
 
     def _restore(self, settings: Settings) -> None:
         if not self.options.persist:

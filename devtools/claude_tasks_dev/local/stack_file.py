@@ -16,7 +16,7 @@ class StackFileInUse(Exception):
     """Another running stack owns the state folder."""
 
 
-def describe(settings: Settings, api_url: str, backend: str) -> dict[str, Any]:
+def describe(settings: Settings, api_url: str, backend: str, events_log: Path | None = None) -> dict[str, Any]:
     """The stack's addresses and resource names, as `stack.json` holds them."""
     return {
         "api_url": api_url,
@@ -29,9 +29,13 @@ def describe(settings: Settings, api_url: str, backend: str) -> dict[str, Any]:
             "claude_sessions": settings.claude_sessions_table,
             "transcripts": settings.transcripts_table,
             "usage": settings.usage_table,
+            "audit": settings.audit_table,
         },
         "queues": {"task_queue_url": settings.task_queue_url, "dlq_url": settings.dlq_url},
         "bucket": settings.content_bucket,
+        # The task events the local bus received, one JSON line each (`claude-tasks events tail`).
+        "event_bus": settings.event_bus_name,
+        "events_log": None if events_log is None else str(events_log),
         "claude_backend": backend,
         "admin_principal": LOCAL_ADMIN,
         "pid": os.getpid(),

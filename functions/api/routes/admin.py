@@ -1,12 +1,15 @@
-"""Administration: the consistency report, for the principals configured as admins."""
+"""Administration, for the principals configured as admins: the consistency report and the dead-letter queues."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from problems import documented
-from routes.params import Owner, Service
-from schemas import ConsistencyReport
+from routes.params import DeadLetters, Owner, Service
+from schemas import ConsistencyReport, DeadLetterPage, Redrive, RedriveBody
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
@@ -14,9 +17,40 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools l
 @router.get(
     "/admin/consistency",
     operation_id="getConsistencyReport",
-    summary="The consistency report: the stored data's figures and every invariant violation",
+    summary="The last completed consistency report: the stored data's figures and every invariant violation",
+    description=(
+        "The janitor's full check scans every table on its schedule (FullCheckSchedule) and stores its report; "
+        "this serves that report (`started_at`, `completed_at` say how fresh it is) with one read. 404 before "
+        "the first check completed."
+    ),
     tags=["admin"],
-    responses=documented(200, "The report.", 403),
+    responses=documented(200, "The report.", 403, 404),
 )
 def consistency(owner: Owner, service: Service) -> ConsistencyReport:
     return service.consistency(owner)
+
+
+@router.get(
+    "/admin/dead-letters",
+    operation_id="listDeadLetters",
+    summary="The messages in the dead-letter queues, each with the worker's reason (they stay there)",
+    tags=["admin"],
+    responses=documented(200, "Up to `limit` dead letters, of both task queues.", 403, 503),
+)
+def list_dead_letters(
+    owner: Owner,
+    queues: DeadLetters,
+    limit: Annotated[int, Query(ge=1, le=100, description="At most this many messages.")] = 50,
+) -> DeadLetterPage:
+    return queues.letters(owner, limit)
+
+
+@router.post(
+    "/admin/dead-letters/redrive",
+    operation_id="redriveDeadLetters",
+    summary="Send dead letters back to their task queues; a task.run of a task that ended is refused",
+    tags=["admin"],
+    responses=documented(200, "What was redriven and what was refused, and why.", 400, 403, 503),
+)
+def redrive_dead_letters(owner: Owner, queues: DeadLetters, body: RedriveBody) -> Redrive:
+    return queues.redrive(owner, list(body.message_ids))

@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.request import Request
 from pydantic import BaseModel
 
+from claude_tasks.app.dead_letters import DeadLetterQueues
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.app.service import TaskService
 from claude_tasks.core import limits
@@ -148,8 +149,16 @@ def task_service() -> TaskService:
     return TaskService(Store(settings), TaskQueue(settings))
 
 
+@cache
+def dead_letter_queues() -> DeadLetterQueues:
+    """The DLQs' administration, built on first use as `task_service` is; tests clear the cache."""
+    settings = get_settings()
+    return DeadLetterQueues(Store(settings), settings)
+
+
 Owner = Annotated[str, Depends(_owner)]
 Service = Annotated[TaskService, Depends(task_service)]
+DeadLetters = Annotated[DeadLetterQueues, Depends(dead_letter_queues)]
 SessionId = Annotated[UUID, Path(description="A session's id.")]
 TaskId = Annotated[UUID, Path(description="A task's id.")]
 Limit = Annotated[int, Query(ge=1, le=100, description="At most this many items.")]

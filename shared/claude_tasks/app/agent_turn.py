@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from aws_lambda_powertools import Logger
 
 from claude_tasks.app.conversation import status_after
-from claude_tasks.claude.agent import AgentBackend, AgentRequest, ConversationNotFound, Ending
+from claude_tasks.claude import traced
+from claude_tasks.claude.agent import AgentBackend, AgentRequest, AgentResult, ConversationNotFound, Ending
 from claude_tasks.claude.pricing import AGENT_REPORTED
 from claude_tasks.claude.workspace import WorkspaceError, prepare, project_dir
 from claude_tasks.core.config import Settings
@@ -95,16 +96,20 @@ class AgentTurn:
         cwd, worktree = self._where(task)
         start = self._start(task, worktree)
         try:
-            result = self.backend.run(self._request(start, cwd), self._record, self._check)
+            result = self._run(start, cwd)
         except ConversationNotFound:
             start = self._rebuild(start)
-            result = self.backend.run(self._request(start, cwd), self._record, self._check)
+            result = self._run(start, cwd)
         if result.ending is Ending.STOPPED:
             return Stopped(progressed=self.steps > 0)
         if result.ending is Ending.EXHAUSTED:
             self._write(TurnRecord((), TaskStatus.EXHAUSTED, result.reason, answered=False))
             return TaskStatus.EXHAUSTED
         return self._answered()
+
+    def _run(self, start: Start, cwd: str) -> AgentResult:
+        request = self._request(start, cwd)
+        return traced.run_agent(self.store.tracer, self.backend, request, self._record, self._check, self.task.task_id)
 
     # 1. where --------------------------------------------------------------------------------
     def _where(self, task: Task) -> tuple[str, Worktree | None]:

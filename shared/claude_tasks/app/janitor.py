@@ -1,4 +1,11 @@
-"""The janitor's duties: clean up orphaned sessions, re-queue stuck tasks, publish the consistency report."""
+"""The janitor's duties: clean up orphaned sessions, re-queue stuck tasks, run the full consistency check.
+
+The frequent duties read the sparse indexes (idle sessions, active tasks), never a
+scan: their cost follows the orphans and stuck tasks, not the tables. The full
+check scans everything, so it runs on a slow schedule and in steps: the run that
+starts it and every run after it spend at most `audit_budget_s` on it, saving its
+progress, until it completes and its report is stored and published.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core.clock import iso_in, now_iso
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store
-from claude_tasks.store.audit import ConsistencyReport, consistency_report
+from claude_tasks.store.audit import ConsistencyReport
 
 logger = Logger(child=True)
 
@@ -23,43 +30,67 @@ class JanitorRun:
 
     orphans_deleted: int
     tasks_requeued: int
-    report: ConsistencyReport | None  # None when the report was not due this run (`report_interval_s`)
+    report: ConsistencyReport | None  # set by the run that completed a full check
+    full_check_under_way: bool = False  # a full check is left for the next runs
 
 
 class Janitor:
     def __init__(self, store: Store, queue: TaskQueue) -> None:
         self._store = store
         self._queue = queue
-        self._last_report: float | None = None  # monotonic time of this container's last report
 
-    def run(self, metrics: Metrics | None = None) -> JanitorRun:
-        """Do every duty once; each is safe to repeat and to run beside the API and worker.
+    def run(
+        self, metrics: Metrics | None = None, start_full_check: bool = False, budget_s: float | None = None
+    ) -> JanitorRun:
+        """One scheduled run; every duty is safe to repeat and to run beside the API, the worker and another janitor.
 
-        The consistency report is made when `report_interval_s` has passed since the last one (always, at 0).
+        Without `start_full_check`: the frequent duties, then the next step of a full check
+        under way. With it (the slow schedule): start a full check unless one is under
+        way, and take its first step. A step lasts `budget_s` at most (default `audit_budget_s`).
         """
-        result = JanitorRun(self.delete_orphans(), self.requeue_stuck(), self.report_if_due())
+        tracer = self._store.tracer
+        if start_full_check:
+            started = self._store.audit.start()
+            logger.info("full check", extra={"started": started})
+            orphans = requeued = 0
+        else:
+            with tracer.span("janitor.delete_orphans") as span:
+                orphans = self.delete_orphans()
+                span.set({"claude_tasks.orphans_deleted": orphans})
+            with tracer.span("janitor.requeue_stuck") as span:
+                requeued = self.requeue_stuck()
+                span.set({"claude_tasks.tasks_requeued": requeued})
+        with tracer.span("janitor.full_check_step") as span:
+            report, under_way = self.full_check_step(budget_s)
+            span.set({"claude_tasks.report.made": report is not None, "claude_tasks.full_check.under_way": under_way})
+        result = JanitorRun(orphans, requeued, report, under_way)
         if metrics is not None:
             publish(result, metrics)
-        violations = None if result.report is None else len(result.report.violations)
         logger.info(
             "janitor run",
             extra={
-                "orphans_deleted": result.orphans_deleted,
-                "tasks_requeued": result.tasks_requeued,
-                "violations": violations,
+                "orphans_deleted": orphans,
+                "tasks_requeued": requeued,
+                "full_check_under_way": under_way,
+                "violations": None if report is None else len(report.violations) + report.violations_not_listed,
             },
         )
         return result
 
-    def report_if_due(self) -> ConsistencyReport | None:
-        """The consistency report, scanned `audit_page_size` items a page; None when not due yet."""
+    def full_check_step(self, budget_s: float | None = None) -> tuple[ConsistencyReport | None, bool]:
+        """Go on with the full check under way for `budget_s`; returns (its report if it completed, under way after)."""
         settings = self._store.settings
-        now = time.monotonic()
-        if self._last_report is not None and now - self._last_report < settings.report_interval_s:
-            return None
-        report = consistency_report(self._store, page_size=settings.audit_page_size or None)
-        self._last_report = now
-        return report
+        loaded = self._store.audit.under_way()
+        if loaded is None:
+            return None, False
+        record, progress = loaded
+        deadline = time.monotonic() + (settings.audit_budget_s if budget_s is None else budget_s)
+        progress.advance(self._store, deadline, page_size=settings.audit_page_size or None)
+        if not progress.complete:
+            if not self._store.audit.save(record, progress):
+                logger.warning("full check: another janitor saved its progress first; this step's work is dropped")
+            return None, True
+        return self._store.audit.complete(record, progress), False
 
     def delete_orphans(self) -> int:
         """Delete sessions with no tasks older than the retention period; a racing task creation wins."""
@@ -88,7 +119,7 @@ class Janitor:
 
 
 def publish(result: JanitorRun, metrics: Metrics) -> None:
-    """What the run did, and the consistency report's figures when it made one, as CloudWatch metrics (EMF)."""
+    """What the run did, and the report's figures when it completed a full check, as CloudWatch metrics (EMF)."""
     figures = {"OrphansDeleted": result.orphans_deleted, "TasksRequeued": result.tasks_requeued}
     report = result.report
     if report is not None:
@@ -99,7 +130,7 @@ def publish(result: JanitorRun, metrics: Metrics) -> None:
             "TasksWithValidSession": report.tasks_with_valid_session,
             "TotalInteractions": report.total_interactions,
             "SharedClaudeSessionIds": report.shared_claude_session_ids,
-            "InvariantViolations": len(report.violations),
+            "InvariantViolations": len(report.violations) + report.violations_not_listed,
         }
     for name, value in figures.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -40,7 +40,7 @@ logger = Logger(child=True)
 
 class _Message(BaseModel):
     # Strict, as the API's bodies: `"5"` is no number here either.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class TaskRun(_Message):
@@ -73,6 +73,9 @@ class TaskCreate(_Message):
     permission_mode: Annotated[PermissionMode, Strict(False)] | None = None
     mcp_servers: McpServers | None = None
     workspace: Annotated[Workspace, Strict(False)] | None = None
+    # An SQS queue URL of this account under the deployment's reply prefix: the task's terminal events go
+    # there too (checked at the worker: `check_reply_to`).
+    reply_to: str | None = Field(None, min_length=1, max_length=1024)
 
     def new_task(self) -> NewTask:
         """The task this message asks for (not yet checked against what the deployment offers)."""
@@ -114,7 +117,7 @@ class TaskCleanup(_Message):
 
 Message = TaskRun | TaskCreate | TaskCleanup
 TaskMessage = Annotated[Message, Field(discriminator="type")]
-task_message = TypeAdapter[Message](TaskMessage)
+task_message = TypeAdapter[Message](TaskMessage, config=ConfigDict(defer_build=True))
 
 
 class TaskQueue:

@@ -27,7 +27,7 @@ from claude_tasks.app.conversation import exhausted_before_turn, request_for, tu
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, OverQuota, RetryLater
 from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
-from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend
+from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend, traced
 from claude_tasks.claude.agent import STOP_GRACE_S, AgentBackend, is_agent
 from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
 from claude_tasks.core.config import Settings
@@ -41,6 +41,7 @@ from claude_tasks.core.errors import (
     TransientStoreError,
 )
 from claude_tasks.core.records import Task, TaskStatus
+from claude_tasks.core.replies import check_reply_to
 from claude_tasks.store import Store
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.runs import Lease, LeaseRefused
@@ -110,6 +111,7 @@ class TaskExecutor:
     def _create(self, message: TaskCreate, delivery: Delivery) -> Task:
         """The API's checks and write for a task posted straight to the queue; an invalid one is rejected."""
         try:
+            reply_to = None if message.reply_to is None else check_reply_to(self.settings, message.reply_to)
             new = admitted(self.store, message.owner, message.session_id, message.new_task())
             return self.store.tasks.create(
                 message.owner,
@@ -117,6 +119,7 @@ class TaskExecutor:
                 new,
                 idempotency_key=message.idempotency_key,
                 request_fingerprint=message.fingerprint,
+                reply_to=reply_to,
             )
         except TransientStoreError as busy:
             raise RetryLater(str(busy)) from busy
@@ -226,7 +229,7 @@ class TaskExecutor:
         # A new task has no history: skip the read (a round trip per record of a busy batch).
         history = self.store.interactions.all(task.task_id) if task.interaction_count else []
         request = request_for(task, history, self.settings, claude_session_id, time.monotonic() + budget_s)
-        reply = backend.complete(request)
+        reply = traced.complete(self.store.tracer, backend, request, task.task_id)
         return self._record(task, lease, task.pending_prompts[0], reply, claim)
 
     def _record(self, task: Task, lease: Lease, prompt: str, reply: ClaudeReply, claim: str | None) -> TaskStatus:

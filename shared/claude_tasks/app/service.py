@@ -17,14 +17,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import limits, paths
-from claude_tasks.core.errors import Forbidden, QueueUnavailable, SessionNotFound
+from claude_tasks.core.errors import Forbidden, QueueUnavailable, ReportNotReady, SessionNotFound
 from claude_tasks.core.offer import (
     check_session_defaults,
 )
 from claude_tasks.core.records import Interaction, McpServer, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.core.usage import OwnerUsage
 from claude_tasks.store import Store
-from claude_tasks.store.audit import ConsistencyReport, consistency_report
+from claude_tasks.store.audit import ConsistencyReport
 
 metrics = Metrics()
 
@@ -193,10 +193,17 @@ class TaskService:
         return self._store.usage.for_owner(of or owner)
 
     def consistency(self, owner: str) -> ConsistencyReport:
-        """The consistency report (a full scan). Raises `Forbidden` unless `owner` is a configured admin."""
+        """The janitor's last completed consistency report (one read, never a scan).
+
+        Raises `Forbidden` unless `owner` is a configured admin, `ReportNotReady` before the
+        first full check completed.
+        """
         if owner not in self._settings.admins:
             raise Forbidden("the consistency report is for administrators only")
-        return consistency_report(self._store)
+        report = self._store.audit.last_report()
+        if report is None:
+            raise ReportNotReady()
+        return report
 
     def _check_prompt(self, prompt: str) -> None:
         limits.check_prompt(prompt, self._settings.max_prompt_chars)

@@ -11,7 +11,7 @@ transcript (the `SessionStore`), so the conversation is resumed by id, never res
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
@@ -48,7 +48,8 @@ class AgentRequest:
     # Where the resumed conversation ran, when that is not `cwd` (a fork in its own worktree or another
     # session's project): Claude Code files transcripts by directory, so the backend brings it over.
     resume_cwd: str | None = None
-    options: AgentOptions = AgentOptions()
+    # A factory, not an instance: building one at import would build the model's validator there.
+    options: AgentOptions = field(default_factory=AgentOptions)
     max_turns: int | None = None
     max_budget_usd: float | None = None
     # The claude-agent-sdk `SessionStore` holding the owner's transcripts (`store.transcripts.for_owner`).

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import anthropic
 from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
+
+if TYPE_CHECKING:
+    from anthropic._types import OpenTelemetryOptions
 
 from claude_tasks.claude.api_key import ApiKeySource
 from claude_tasks.claude.base import (
@@ -93,9 +97,23 @@ class AnthropicBackend:
                     base_url=self._settings.anthropic_base_url,
                     timeout=self._settings.claude_timeout_s,
                     max_retries=self._max_retries,
+                    open_telemetry=_open_telemetry(self._settings),
                 )
                 self._api_key = api_key
             return self._client
+
+
+def _open_telemetry(settings: Settings) -> OpenTelemetryOptions:
+    """The SDK's own span of each call (a child of ours, `claude_tasks.claude.traced`), metadata only.
+
+    Given explicitly, the option makes the SDK read none of its `ANTHROPIC_OPEN_TELEMETRY*` variables, so no
+    environment can turn on its content mode (prompts and replies in spans). Propagation is off: a trace
+    context means nothing to the Messages API.
+    """
+    return {
+        "traces": {"enabled": settings.tracing_enabled, "content_mode": "metadata_only"},
+        "propagation": False,
+    }
 
 
 def _stream(

@@ -7,6 +7,7 @@ whole call keeps it inside the worker Lambda's own timeout.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -60,7 +61,9 @@ def within(backend: str, deadline: float, call: Callable[[threading.Event], T]) 
         finally:
             done.set()
 
-    threading.Thread(target=run, name=f"claude-{backend}", daemon=True).start()
+    # In the caller's context (contextvars): the SDK's span is a child of the call's, as it would be inline.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name=f"claude-{backend}", daemon=True).start()
     if not done.wait(budget):
         stop.set()
         raise timed_out(backend, budget)

@@ -6,10 +6,11 @@ environment at all; in AWS, `template.yaml` sets each variable from its resource
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from claude_tasks.core.usage import Quota
 
@@ -38,10 +39,16 @@ DEFAULT_MODELS = (
 )
 
 
-class Settings(BaseSettings):
-    """Everything the functions read from their environment, and nothing else does."""
+class Settings(BaseModel):
+    """Everything the functions read from their environment, and nothing else does.
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    `Settings(**values)` takes each field from `values` (by name or variable name), else from the
+    environment variable named by its alias, else its default — pydantic-settings' order, without
+    pydantic-settings: importing it (with asyncio, argparse and dotenv) cost every cold start ~40 ms
+    for fields that are all plain strings, numbers and booleans, which pydantic parses from text itself.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     region: str = Field("us-east-1", validation_alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
@@ -53,12 +60,20 @@ class Settings(BaseSettings):
     transcripts_table: str = Field("claude-tasks-transcripts", validation_alias="TRANSCRIPTS_TABLE")
     # Owners' usage totals, quota counters and per-owner quota overrides (store/usage.py).
     usage_table: str = Field("claude-tasks-usage", validation_alias="USAGE_TABLE")
+    audit_table: str = Field("claude-tasks-audit", validation_alias="AUDIT_TABLE")
     task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
     dlq_url: str = Field("", validation_alias="DLQ_URL")
     # Where claude-code tasks run, when not on the task queue (in AWS, the container worker's own queue).
     # The worker whose TASK_QUEUE_URL is this queue runs them; any other hands them over to it.
     claude_code_queue_url: str = Field("", validation_alias="CLAUDE_CODE_QUEUE_URL")
+    # Its dead-letter queue, which the API lists and redrives next to DLQ_URL's (only the API reads it).
+    claude_code_dlq_url: str = Field("", validation_alias="CLAUDE_CODE_DLQ_URL")
     content_bucket: str = Field("claude-tasks-content", validation_alias="CONTENT_BUCKET")
+    # Task events: the bus they are published on and their `source` (the service's name); the queues a
+    # `task.create` may name as `reply_to` start with this prefix (empty: none may be named).
+    event_bus_name: str = Field("claude-tasks-events", validation_alias="EVENT_BUS_NAME")
+    event_source: str = Field("claude-task-server", validation_alias="POWERTOOLS_SERVICE_NAME")
+    reply_queue_prefix: str = Field("claude-tasks-reply-", validation_alias="REPLY_QUEUE_PREFIX")
 
     # DynamoDB client timeouts: PynamoDB's own defaults (15 s connect, 30 s read)
     # would outlive an API Lambda's timeout.
@@ -83,6 +98,10 @@ class Settings(BaseSettings):
     # The HMAC key that signs pagination cursors (the template's generated secret; the local stack's own).
     cursor_secret: str = Field("local-cursor-key", validation_alias="CURSOR_SECRET")
 
+    # Spans of Claude calls and DynamoDB transactions through OpenTelemetry (claude_tasks.core.tracing).
+    # Off: the OpenTelemetry API is never imported. The template sets it with its `Tracing` parameter.
+    tracing_enabled: bool = Field(False, validation_alias="TRACING_ENABLED")
+
     max_prompt_chars: int = Field(100_000, validation_alias="MAX_PROMPT_CHARS")
     project_root: str | None = Field(None, validation_alias="PROJECT_ROOT")
     # Where the Claude Code worker finds projects (in AWS, its EFS mount): a session's project is then
@@ -94,12 +113,29 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(900, validation_alias="LEASE_SECONDS")
     max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
+    # Partitions of each sparse index the janitor reads (active tasks, idle sessions): no hot key.
     active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")
-    # The janitor's consistency report: items per scan page (0 = DynamoDB's 1 MB pages), and how
-    # often it runs at most (0 = every janitor run). The local stack sets both: its emulator serves
-    # one request at a time, and scans it serves slowly would hold every other call meanwhile.
+    # The janitor's full consistency check: items per scan page (0 = DynamoDB's 1 MB pages), the
+    # parallel scan's segments per table, and the seconds one invocation spends on it before saving
+    # its progress for the next. The defaults suit the local stack, whose emulator serves one request
+    # at a time: short pages and a short budget never hold every other call for long; the template
+    # sets AWS's own.
     audit_page_size: int = Field(0, ge=0, validation_alias="AUDIT_PAGE_SIZE")
-    report_interval_s: float = Field(0.0, ge=0, validation_alias="REPORT_INTERVAL_S")
+    audit_segments: int = Field(1, ge=1, le=64, validation_alias="AUDIT_SEGMENTS")
+    audit_budget_s: float = Field(1.0, gt=0, validation_alias="AUDIT_BUDGET_S")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        given = set(values)
+        found = {
+            name: os.environ[str(field.validation_alias)]
+            for name, field in cls.model_fields.items()
+            if str(field.validation_alias) in os.environ and not {name, field.validation_alias} & given
+        }
+        return {**found, **values}
 
     # Per-owner quotas, the deployment's defaults (0 = no limit); an owner's item in the usage table
     # overrides any of them. Over one, the API answers 429 and a `task.create` message waits.

@@ -31,6 +31,16 @@ class TaskNotFound(NotFound):
         self.task_id = task_id
 
 
+class ReportNotReady(NotFound):
+    """No full consistency check has completed yet: there is no report to serve."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no full consistency check has completed yet: the janitor starts one on its FullCheckSchedule "
+            "and completes it within a few runs"
+        )
+
+
 class Conflict(DomainError):
     kind = "conflict"
 
@@ -137,6 +147,13 @@ class Forbidden(DomainError):
 
 class QueueUnavailable(DomainError):
     """The task was saved, but its run message could not be sent: the same call may succeed later."""
+
+    kind = "transient"
+
+
+class DeadLetterQueueUnavailable(DomainError):
+    """SQS failed while a dead-letter queue was read or redriven: the same call may succeed later. Messages
+    it held reappear within a minute; a redrive that broke off may have sent some of them already."""
 
     kind = "transient"
 

@@ -37,7 +37,8 @@ class Role(StrEnum):
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built on its first use, not at import (`make bench`, cold import).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Workspace(StrEnum):
@@ -179,6 +180,9 @@ class Task(Record):
     lease_id: str | None = Field(None, exclude=True)
     lease_expires_at: str | None = Field(None, exclude=True)
     request_fingerprint: str | None = Field(None, exclude=True)
+    # For the task's events: the key it was created with, and where its terminal events also go.
+    idempotency_key: str | None = Field(None, exclude=True)
+    reply_to: str | None = Field(None, exclude=True)
 
 
 class Interaction(Record):
@@ -220,6 +224,8 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     """One page of a list; `next_cursor` is opaque and absent on the last page."""
+
+    model_config = ConfigDict(defer_build=True)
 
     items: list[T]
     next_cursor: str | None = None

@@ -8,8 +8,11 @@ is one conditional `TransactWriteItems`.
 from __future__ import annotations
 
 from claude_tasks.core.config import Settings
+from claude_tasks.core.tracing import Tracer
+from claude_tasks.store.audit_record import AuditRepository
 from claude_tasks.store.claims import ClaimRepository
 from claude_tasks.store.content import ContentStore
+from claude_tasks.store.dead_letters import DeadLetterReasons
 from claude_tasks.store.forks import ForkRepository
 from claude_tasks.store.interactions import InteractionRepository
 from claude_tasks.store.models import bind
@@ -31,6 +34,7 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.connection = bind(settings)
+        self.tracer = Tracer(settings.tracing_enabled)
         self.content = ContentStore(settings)
         self.sessions = SessionRepository(self)
         self.tasks = TaskRepository(self)
@@ -41,7 +45,9 @@ class Store:
         self.runs = RunRepository(self)
         self.transcripts = TranscriptRepository(self)
         self.usage = UsageRepository(self)
+        self.dead_letters = DeadLetterReasons(self)
+        self.audit = AuditRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""
-        return Transaction(self.connection, client_request_token)
+        return Transaction(self.connection, client_request_token, tracer=self.tracer)

@@ -1,4 +1,4 @@
-"""PynamoDB models: the schema of the six tables, declared once.
+"""PynamoDB models: the schema of the seven tables, declared once.
 
 `template.yaml` declares the same keys and indexes for CloudFormation; a test
 holds the two together. Table names, region, endpoint and timeouts come from
@@ -32,6 +32,7 @@ SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"
 TASKS_BY_ACTIVE_SHARD = "by-active-shard"
 TASKS_BY_OWNER = "by-owner"
+SESSIONS_BY_IDLE_SHARD = "by-idle-shard"
 
 
 class _Meta:
@@ -74,6 +75,17 @@ class Totals:
     tasks_cancelled = NumberAttribute(null=True)
 
 
+class SessionsByIdleShard(GlobalSecondaryIndex["SessionModel"]):
+    """Sparse: only sessions with no tasks carry `idle_shard` (`idle#0`..`idle#N-1`): the janitor's orphans."""
+
+    class Meta:
+        index_name = SESSIONS_BY_IDLE_SHARD
+        projection = AllProjection()
+
+    idle_shard = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
 class SessionModel(Totals, Model):
     class Meta(_Meta):
         table_name = "claude-tasks-sessions"
@@ -93,7 +105,10 @@ class SessionModel(Totals, Model):
     request_fingerprint = UnicodeAttribute(null=True)
     # The MCP servers the session's claude-code tasks get when they name none (`McpServer` by name).
     mcp_servers = JSONAttribute(null=True)
+    # Set exactly while `task_count` is 0, by the same transactions that move the counter.
+    idle_shard = UnicodeAttribute(null=True)
     by_owner = SessionsByOwner()
+    by_idle_shard = SessionsByIdleShard()
 
 
 class TasksBySession(GlobalSecondaryIndex["TaskModel"]):
@@ -169,6 +184,8 @@ class TaskModel(Model):
     idempotency_key = UnicodeAttribute(null=True)
     # SHA-256 of the creating request (task, fork or task.create): a replay with another body is refused.
     request_fingerprint = UnicodeAttribute(null=True)
+    # The SQS queue a `task.create` named for the task's terminal events (checked against the allowed prefix).
+    reply_to = UnicodeAttribute(null=True)
     version = VersionAttribute()
     # The id of the transaction that last wrote the item: lets a retry recognise its own commit.
     write_id = UnicodeAttribute(null=True)
@@ -260,6 +277,42 @@ class UsageModel(Totals, Model):
     expires_at = TTLAttribute(null=True)
 
 
+class DeadLetterReason(Model):
+    """Why the worker gave up on a queue message: what the DLQ's copy of it cannot carry.
+
+    Kept in the Transcripts table, in one partition of its own (`DEAD_LETTERS`, which no
+    transcript partition can be: theirs always hold a `#`), keyed by the SQS message id;
+    store/dead_letters.py says why there. DynamoDB's TTL drops it once `expires_at` passed.
+    """
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-transcripts"
+
+    transcript = UnicodeAttribute(hash_key=True)
+    position = UnicodeAttribute(range_key=True)  # the message id
+    reason = UnicodeAttribute()
+    failure = UnicodeAttribute()  # how the worker answered: MessageRejected, GaveUp, RetryLater, or an exception's type
+    receive_count = NumberAttribute()
+    failed_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class AuditRecord(Model):
+    """The janitor's full consistency check: `progress` while one runs, `report` once one completed.
+
+    `body` is the JSON of `audit_progress.Progress` or of the report; `version` keeps two
+    janitor invocations from both saving the same progress.
+    """
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-audit"
+
+    name = UnicodeAttribute(hash_key=True)
+    body = JSONAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     SessionModel,
     TaskModel,
@@ -267,6 +320,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     ClaudeSessionClaim,
     TranscriptItem,
     UsageModel,
+    AuditRecord,
 )
 
 
@@ -278,6 +332,8 @@ def _table_names(settings: Settings) -> dict[type[Model], str]:
         ClaudeSessionClaim: settings.claude_sessions_table,
         TranscriptItem: settings.transcripts_table,
         UsageModel: settings.usage_table,
+        DeadLetterReason: settings.transcripts_table,
+        AuditRecord: settings.audit_table,
     }
 
 

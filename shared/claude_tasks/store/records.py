@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from claude_tasks.core.records import (
@@ -90,7 +91,14 @@ def task_record(item: TaskModel) -> Task:
         lease_expires_at=item.lease_expires_at,
         request_fingerprint=item.request_fingerprint,
         prompt_started=bool(item.prompt_started),
+        idempotency_key=item.idempotency_key,
+        reply_to=item.reply_to,
     )
+
+
+def task_from_image(image: Mapping[str, Any]) -> Task:
+    """The task in a DynamoDB stream record's image (`NewImage` or `OldImage`, in DynamoDB's JSON)."""
+    return task_record(TaskModel.from_raw_data(dict(image)))
 
 
 def interaction_record(item: InteractionModel, content: str | None = None) -> Interaction:

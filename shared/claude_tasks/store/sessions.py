@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
     from claude_tasks.store import Store
 
 _CASCADE_ROUNDS = 10
+
+
+def idle_shard(session_id: str, shards: int) -> str:
+    """The sparse idle index's partition for a session with no tasks: spread so no partition runs hot."""
+    return f"idle#{zlib.crc32(session_id.encode()) % shards}"
 
 
 @translate_faults
@@ -69,6 +75,7 @@ class SessionRepository:
             write_id=new_id(),
             request_fingerprint=request_fingerprint,
             mcp_servers=None if mcp_servers is None else _as_json(mcp_servers),
+            idle_shard=idle_shard(session_id, self._store.settings.active_shards),
         )
         try:
             item.save(condition=SessionModel.session_id.does_not_exist())
@@ -156,10 +163,15 @@ class SessionRepository:
             raise SessionHasRunningTasks(session_id, running)
 
     def orphans(self, cutoff: str) -> Iterator[Session]:
-        """Sessions without tasks, untouched since before `cutoff` (a paginated, filtered scan)."""
-        condition = (SessionModel.task_count == 0) & (SessionModel.updated_at < cutoff)
-        for item in SessionModel.scan(filter_condition=condition):
-            yield session_record(item)
+        """Sessions without tasks, untouched since before `cutoff`: read from the sparse idle index, shard by
+        shard, never a scan — the cost follows the orphans, not the table. The index is eventually
+        consistent; `delete_if_orphaned` decides on the item itself."""
+        for shard in range(self._store.settings.active_shards):
+            query = SessionModel.by_idle_shard.query(
+                f"idle#{shard}", SessionModel.updated_at < cutoff, filter_condition=SessionModel.task_count == 0
+            )
+            for item in query:
+                yield session_record(item)
 
     def delete_if_orphaned(self, session_id: str, cutoff: str) -> bool:
         """Delete the session only if it still has no tasks and is still older than `cutoff`.
@@ -180,6 +192,28 @@ class SessionRepository:
         except Cancelled:
             return False
         return True
+
+    def reindex(self, session_id: str) -> None:
+        """Put the session in the idle index if it has no tasks, or take it out if it has some, where an
+        item written before the index existed (or by hand) disagrees. Each write requires the counter as
+        it decides, so a racing task creation or delete wins; `updated_at` stays, so an orphan keeps its age.
+        """
+        shard = idle_shard(session_id, self._store.settings.active_shards)
+        fixes = (
+            (
+                (SessionModel.task_count == 0) & SessionModel.idle_shard.does_not_exist(),
+                SessionModel.idle_shard.set(shard),
+            ),
+            ((SessionModel.task_count > 0) & SessionModel.idle_shard.exists(), SessionModel.idle_shard.remove()),
+        )
+        for condition, action in fixes:
+            try:
+                SessionModel(session_id).update(
+                    actions=[action], condition=SessionModel.session_id.exists() & condition
+                )
+            except UpdateError as error:
+                if response_code(error) != "ConditionalCheckFailedException":
+                    raise
 
     def _delete_empty(self, owner: str, session_id: str) -> None:
         tx = self._store.transaction()

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
 from claude_tasks.core.clock import now, now_iso
 from claude_tasks.core.errors import (
+    ConcurrentUpdate,
     Conflict,
     IdempotencyKeyReused,
     ImmutableField,
@@ -25,6 +27,7 @@ from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 from claude_tasks.store.records import task_record
+from claude_tasks.store.sessions import idle_shard
 from claude_tasks.store.tally import Tally
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.transaction import Cancelled, IdempotentReplay, Transaction
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from claude_tasks.store import Store
 
 MUTABLE_FIELDS = frozenset({"title", "metadata"})
+_ATTEMPTS = 5  # deletes of a task whose session's counter keeps moving before giving up
 
 
 def active_shard(task_id: str, shards: int) -> str:
@@ -54,15 +58,18 @@ class TaskRepository:
         idempotency_key: str | None = None,
         forked_from: str | None = None,
         request_fingerprint: str | None = None,
+        reply_to: str | None = None,
     ) -> Task:
         """Create a queued task in one transaction with its session's counter (see `insert`).
 
+        `reply_to` (already checked) is kept for the task's events.
         The same owner and idempotency key return the task made the first time.
         Raises `SessionNotFound` or `SessionNotActive`; `IdempotencyKeyReused` (see `insert`).
         """
         item = self.new_item(id_for(owner, "task", idempotency_key), session_id, owner, new, idempotency_key)
         item.forked_from = forked_from
         item.request_fingerprint = request_fingerprint
+        item.reply_to = reply_to
         task, _ = self.insert(item, request_token(owner, "task", idempotency_key), idempotent=bool(idempotency_key))
         return task
 
@@ -91,7 +98,13 @@ class TaskRepository:
         tx.update(
             "session",
             SessionModel(session_id),
-            [SessionModel.task_count.add(1), SessionModel.updated_at.set(item.created_at), *tally.session_actions()],
+            # No longer idle: out of the janitor's orphan index in the same write as the counter.
+            [
+                SessionModel.task_count.add(1),
+                SessionModel.updated_at.set(item.created_at),
+                SessionModel.idle_shard.remove(),
+                *tally.session_actions(),
+            ],
             SessionModel.session_id.exists()
             & (SessionModel.owner == owner)
             & (SessionModel.status == SessionStatus.ACTIVE.value),
@@ -264,23 +277,57 @@ class TaskRepository:
         if task.claude_session_id is not None:
             # Before the task goes: a delete interrupted here is repeated (the task stays `deleting`).
             self._store.transcripts.delete(task.owner, task.claude_session_id)
-        tx = self._store.transaction()
-        tx.delete("task", TaskModel(task_id), TaskModel.status == TaskStatus.DELETING.value)
-        tx.update(
-            "session",
-            SessionModel(task.session_id),
-            [SessionModel.task_count.add(-1), SessionModel.updated_at.set(now_iso())],
-            SessionModel.session_id.exists(),
-        )
-        try:
-            tx.commit()
-        except Cancelled as cancelled:
-            # Nothing leaves `deleting`, so a failed task condition means the task is gone, its
-            # counter decremented once, by whichever delete committed: this one's included.
-            if "task" not in cancelled.failed:
-                raise TaskNotFound(task_id) from cancelled
-        self._store.claims.retire(task)
+            # The claim too: retired after the task had gone, a failure here answered 503 for a delete
+            # that had happened, and its retry found nothing to finish (404), the claim left unretired.
+            self._store.claims.retire(task)
+        self._remove(task)
         return task
+
+    def _remove(self, task: Task) -> None:
+        """Delete the `deleting` task and decrement its session's counter in one transaction.
+
+        The session enters the idle index in the write that takes its counter to 0: the
+        counter as read picks the variant, and the condition requires it still (`> 1`
+        survives tasks created meanwhile). A counter that moved is read from the
+        cancellation and the write tried again. Raises `TaskNotFound` when the session is
+        gone, `ConcurrentUpdate` when its counter never held still.
+        """
+        counter = self._counter(task.session_id)
+        for _ in range(_ATTEMPTS):
+            tx = self._store.transaction()
+            tx.delete("task", TaskModel(task.task_id), TaskModel.status == TaskStatus.DELETING.value)
+            actions: list[Action] = [SessionModel.task_count.add(-1), SessionModel.updated_at.set(now_iso())]
+            condition = SessionModel.session_id.exists()
+            if counter > 1:
+                condition &= SessionModel.task_count > 1
+            else:
+                condition &= SessionModel.task_count == counter
+                if counter == 1:
+                    actions.append(SessionModel.idle_shard.set(idle_shard(task.session_id, self._shards)))
+            tx.update("session", SessionModel(task.session_id), actions, condition)
+            try:
+                tx.commit()
+                return
+            except Cancelled as cancelled:
+                # Nothing leaves `deleting`, so a failed task condition means the task is gone, its
+                # counter decremented once, by whichever delete committed: this one's included.
+                if "task" in cancelled.failed:
+                    return
+                old = cancelled.item("session", SessionModel)
+                if old is None:
+                    raise TaskNotFound(task.task_id) from cancelled
+                counter = int(old.task_count)
+        raise ConcurrentUpdate(f"the session of task {task.task_id} kept changing; try again")
+
+    def _counter(self, session_id: str) -> int:
+        try:
+            return int(SessionModel.get(session_id, consistent_read=True, attributes_to_get=["task_count"]).task_count)
+        except DoesNotExist:
+            return 0  # the transaction's condition fails and says what there is
+
+    @property
+    def _shards(self) -> int:
+        return self._store.settings.active_shards
 
     def _mark_deleting(self, owner: str, task_id: str) -> Task:
         try:

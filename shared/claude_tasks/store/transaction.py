@@ -29,6 +29,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from claude_tasks.core.errors import ItemTooLarge, TransientStoreError
+from claude_tasks.core.tracing import Tracer
 from claude_tasks.store import faults
 from claude_tasks.store.ids import new_id
 
@@ -64,14 +65,17 @@ class Transaction:
 
     connection: Connection
     client_request_token: str | None = None
+    tracer: Tracer = field(default_factory=Tracer)
     write_id: str = field(default_factory=new_id)
     _actions: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = field(
         default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
     )
+    _tables: set[str] = field(default_factory=set)
 
     def put(self, name: str, item: Model, condition: Condition | None = None) -> None:
         if hasattr(type(item), WRITE_ID):
             setattr(item, WRITE_ID, self.write_id)
+        self._tables.add(item.Meta.table_name)
         self._actions["put"].append((name, lambda tx: tx.save(item, condition, return_values="ALL_OLD")))
 
     def update(
@@ -88,6 +92,7 @@ class Transaction:
         With `check_version=False` a versioned item's version is still incremented,
         but the write does not require it unchanged (its own conditions guard it)."""
         stamp = getattr(type(item), WRITE_ID, None)
+        self._tables.add(item.Meta.table_name)
         if stamp is not None:
             actions = [*actions, stamp.set(self.write_id)]
         self._actions["update"].append(
@@ -107,6 +112,7 @@ class Transaction:
 
     def delete(self, name: str, item: Model, condition: Condition, *, check_version: bool = False) -> None:
         """Add a delete, guarded by `condition` (and by the item's version only if asked)."""
+        self._tables.add(item.Meta.table_name)
         self._actions["delete"].append(
             (name, lambda tx: tx.delete(item, condition, add_version_condition=check_version))
         )
@@ -121,15 +127,29 @@ class Transaction:
         connection errors, conflicts and throttling (the write may have committed).
         """
         ordered = [pair for kind in _KIND_ORDER for pair in self._actions[kind]]
-        try:
-            with TransactWrite(connection=self.connection, client_request_token=self.client_request_token) as tx:
-                for _, add in ordered:
-                    add(tx)
-        except TransactWriteError as error:
-            explained = _explain(error, [name for name, _ in ordered])
-            if isinstance(explained, Cancelled) and self._committed(explained):
-                return
-            raise explained from error
+        names = [name for name, _ in ordered]
+        # The span names the actions and tables, never an item's content (conditions and values hold prompts).
+        with self.tracer.span(
+            "DynamoDB.TransactWriteItems",
+            {
+                "db.system.name": "aws.dynamodb",
+                "db.operation.name": "TransactWriteItems",
+                "aws.dynamodb.table_names": sorted(self._tables),
+                "claude_tasks.transaction.actions": names,
+            },
+        ) as span:
+            try:
+                with TransactWrite(connection=self.connection, client_request_token=self.client_request_token) as tx:
+                    for _, add in ordered:
+                        add(tx)
+            except TransactWriteError as error:
+                explained = _explain(error, names)
+                if isinstance(explained, Cancelled):
+                    span.set({"claude_tasks.transaction.failed_conditions": sorted(explained.failed)})
+                    if self._committed(explained):
+                        span.set({"claude_tasks.transaction.replayed": True})
+                        return
+                raise explained from error
 
     def _committed(self, cancelled: Cancelled) -> bool:
         # Transactions are atomic: one item stamped with our id means every action of ours committed.

@@ -8,8 +8,7 @@ store is duck-typed, as the SDK expects, so a handler's cold start never pays fo
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from claude_tasks.core.clock import now_iso
 from claude_tasks.core.errors import ConcurrentUpdate
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 # Rounds of read-the-head, write-the-batch: a round fails only when another writer committed in
 # between. One task's run appends alone (its lease), and the SDK sends one process's batches in order.
 _ATTEMPTS = 8
+T = TypeVar("T")
 # Deleted in this order, so an interrupted delete leaves no head or claim above missing entries
 # (a repeated delete finishes it).
 _DELETE_ORDER = ("e", "b", "u", "h")
@@ -188,13 +188,21 @@ class TranscriptStore:
         self.owner = owner
 
     async def append(self, key: SessionKey, entries: list[SessionStoreEntry]) -> None:
-        await asyncio.to_thread(self._repository.append, self.owner, key, entries)
+        await _on_thread(self._repository.append, self.owner, key, entries)
 
     async def load(self, key: SessionKey) -> list[SessionStoreEntry] | None:
-        return await asyncio.to_thread(self._repository.load, self.owner, key)
+        return await _on_thread(self._repository.load, self.owner, key)
 
     async def delete(self, key: SessionKey) -> None:
-        await asyncio.to_thread(self._repository.delete_key, self.owner, key)
+        await _on_thread(self._repository.delete_key, self.owner, key)
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
-        return await asyncio.to_thread(self._repository.list_subkeys, self.owner, key)
+        return await _on_thread(self._repository.list_subkeys, self.owner, key)
+
+
+async def _on_thread(call: Callable[..., T], *args: Any) -> T:
+    # Imported here: only a Claude Code run, inside the SDK's event loop (asyncio loaded), gets this
+    # far; a handler that never runs one does not pay asyncio's import at its cold start.
+    import asyncio
+
+    return await asyncio.to_thread(call, *args)

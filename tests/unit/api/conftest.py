@@ -47,7 +47,8 @@ def configure(
     api: ModuleType, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., Settings]]:
     """`configure(max_prompt_chars=10, ...)`: the handler's environment = provisioned settings + overrides."""
-    service_cache = importlib.import_module("routes.params").task_service
+    params = importlib.import_module("routes.params")
+    caches = (params.task_service, params.dead_letter_queues)
 
     def apply(**overrides: Any) -> Settings:
         values = {**settings.model_dump(), **overrides}
@@ -58,13 +59,15 @@ def configure(
             else:
                 monkeypatch.setenv(variable, str(values[name]))
         get_settings.cache_clear()
-        service_cache.cache_clear()
+        for cached in caches:
+            cached.cache_clear()
         return get_settings()
 
     apply()
     yield apply
     get_settings.cache_clear()
-    service_cache.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.fixture

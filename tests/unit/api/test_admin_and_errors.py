@@ -7,10 +7,13 @@ from types import ModuleType
 
 import pytest
 
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.app.service import TaskService
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import TransientStoreError
 from claude_tasks.core.records import Task
+from claude_tasks.store import Store
 from tests.support.http_api import http_event, invoke
 from tests.unit.api.conftest import Call
 
@@ -25,17 +28,32 @@ def test_the_consistency_report_is_403_for_a_non_admin(call: Call, configure: Ca
     assert result.json()["type"] == "urn:claude-tasks:problem:forbidden"
 
 
-def test_the_consistency_report_is_served_to_an_admin(
+def test_the_consistency_report_is_404_until_a_full_check_completed(
     call: Call, configure: Callable[..., Settings], task: Task
 ) -> None:
-    # Given: alice is one of the admins
-    configure(admin_principals="root, alice")
+    # Given: alice is an admin, and the janitor has not completed a full check yet
+    configure(admin_principals="alice")
     # When
     result = call("get_consistency", owner="alice")
-    # Then: the figures of the stored data, and no violation
+    # Then: no report, and the problem says when there will be one
+    assert result.status == 404
+    assert "FullCheckSchedule" in result.json()["detail"]
+
+
+def test_the_consistency_report_served_is_the_janitors_last_completed_one(
+    call: Call, configure: Callable[..., Settings], store: Store, settings: Settings, task: Task
+) -> None:
+    # Given: alice is one of the admins, and the janitor completed a full check
+    configure(admin_principals="root, alice")
+    completed = Janitor(store, TaskQueue(settings)).run(start_full_check=True, budget_s=60).report
+    assert completed is not None
+    # When
+    result = call("get_consistency", owner="alice")
+    # Then: that report, the figures of the stored data, and no violation
     report = result.json()
     assert result.status == 200
     assert report["total_sessions"] == 1 and report["total_tasks"] == 1 and report["violations"] == []
+    assert report["completed_at"] == completed.completed_at
 
 
 def test_the_consistency_report_needs_a_principal(call: Call) -> None:

@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core.records import Task, TaskStatus
+from claude_tasks.store import Store
 from tests.support.http_api import EVENTS
 from tests.unit.api.conftest import Call
 
@@ -34,12 +37,19 @@ def _expected(name: str) -> int:
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_the_sample_event_succeeds(
-    call: Call, configure: Callable[..., object], task: Task, put_in_state: Callable[..., Task], name: str
+    call: Call,
+    configure: Callable[..., object],
+    store: Store,
+    task: Task,
+    put_in_state: Callable[..., Task],
+    name: str,
 ) -> None:
-    # Given: alice's task (failed, for retry to run on), and alice an admin (for the report)
+    # Given: alice's task (failed, for retry to run on), and alice an admin (for the report the janitor made)
     configure(admin_principals="alice")
     if name == "retry_task":
         put_in_state(task, TaskStatus.FAILED)
+    if name == "get_consistency":
+        Janitor(store, TaskQueue(store.settings)).run(start_full_check=True, budget_s=60)
     # When: the sample is sent as is, apart from the ids and the caller
     result = call(name, owner="alice", path=_ids(name, task) or None)
     # Then

@@ -50,7 +50,9 @@ def seeded(
     task_factory: Callable[..., Task],
     session_factory: Callable[..., object],
 ) -> Task:
-    """A session of the fuzzer's with a task of three turns, so generated ids can name something real."""
+    """A session of the fuzzer's with a task of three turns, so generated ids can name something real; the
+    fuzzer is an admin, so the admin routes answer 200s to check too (their 403 has tests of its own)."""
+    configure(admin_principals=OWNER)
     return add_turns(task_factory(session_factory(owner=OWNER)), 3)
 
 

@@ -1,0 +1,106 @@
+"""The full check's test of one scanned item (or one task's run of turns), by point reads of what it names.
+
+Each check reads what the item refers to (eventually consistent: cheap), and only a
+suspect is re-read strongly (`audit_recheck`) before it becomes a violation. No check
+needs what another segment saw, so a scan can stop after any item and go on elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from claude_tasks.core.records import TaskStatus
+from claude_tasks.store import audit_recheck as recheck
+from claude_tasks.store.audit import Tally
+from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+
+def session(store: Store, tally: Tally, item: SessionModel) -> None:
+    """Invariant 3: `task_count` equals the tasks that name the session (counted through the session index)."""
+    tally.total_sessions += 1
+    counter = int(item.task_count)
+    if counter > 0:
+        tally.sessions_with_tasks += 1
+    if (counter == 0) != (item.idle_shard is not None):
+        store.sessions.reindex(item.session_id)  # written before the idle index existed: put it in
+    if TaskModel.by_session.count(item.session_id) != counter:
+        now = recheck.session_tasks(item.session_id, counter, ())
+        if now is not None and now[0] != now[1]:
+            detail = f"task_count is {now[0]}, but {now[1]} task(s) reference it"
+            tally.add("task_count_mismatch", item.session_id, detail)
+
+
+def task(tally: Tally, item: TaskModel) -> None:
+    """Invariants 1 and 5, and 3's other half: its session exists; its Claude id is its own, claimed by it;
+    a count of turns above 0 has turns behind it (turns that exist are checked by `turns`)."""
+    tally.total_tasks += 1
+    if _exists(SessionModel, item.session_id):
+        tally.tasks_with_valid_session += 1
+    else:
+        tally.add("orphaned_task", item.task_id, recheck.orphaned_task(item.task_id))
+    if item.claude_session_id:
+        tally.tasks_with_claude_session_id += 1
+        _claim(tally, item.task_id, item.claude_session_id)
+    if item.status != TaskStatus.DELETING.value and int(item.interaction_count) > 0:
+        if next(iter(InteractionModel.query(item.task_id, limit=1, attributes_to_get=["task_id"])), None) is None:
+            _recount(tally, item.task_id)
+
+
+def turns(tally: Tally, task_id: str, run: Sequence[InteractionModel]) -> None:
+    """Invariants 2 and 4 for one task's turns as the scan returned them together: the task exists,
+    each turn names the task's session, and the seqs are exactly 1..interaction_count."""
+    tally.total_interactions += len(run)
+    try:
+        owner = TaskModel.get(task_id)
+    except TaskModel.DoesNotExist:
+        for turn in run:
+            seq = int(turn.seq)
+            tally.add("orphaned_interaction", f"{task_id}#{seq}", recheck.orphaned_interaction(task_id, seq))
+        return
+    for turn in run:
+        if turn.session_id != owner.session_id:
+            seq = int(turn.seq)
+            subject = f"{task_id}#{seq}"
+            tally.add("interaction_session_mismatch", subject, recheck.interaction_session_mismatch(task_id, seq))
+    if owner.status == TaskStatus.DELETING.value:
+        return  # its interactions are being removed: counts are in flux by design
+    seqs = sorted(int(turn.seq) for turn in run)
+    if int(owner.interaction_count) != len(seqs) or seqs != list(range(1, len(seqs) + 1)):
+        _recount(tally, task_id)
+
+
+def _recount(tally: Tally, task_id: str) -> None:
+    now = recheck.task_turns(task_id)  # suspect: recount its turns consistently
+    if now is None:
+        return
+    count, seqs = now
+    if count != len(seqs):
+        detail = f"interaction_count is {count}, but {len(seqs)} interaction(s) exist"
+        tally.add("interaction_count_mismatch", task_id, detail)
+    if seqs != list(range(1, len(seqs) + 1)):
+        tally.add("interaction_seq_gap", task_id, f"seq values are not 1..{len(seqs)}")
+
+
+def _claim(tally: Tally, task_id: str, claude_id: str) -> None:
+    """The claim names the task; when it names another that holds the id too, the id is shared."""
+    try:
+        claim = ClaudeSessionClaim.get(claude_id)
+    except ClaudeSessionClaim.DoesNotExist:
+        claim = None
+    if claim is not None and claim.task_id == task_id:
+        return
+    tally.add("unclaimed_claude_session_id", task_id, recheck.unclaimed_claude_id(task_id))
+    if claim is not None and len(holders := recheck.claude_id_holders(claude_id, [claim.task_id, task_id])) > 1:
+        tally.add("shared_claude_session_id", claude_id, f"held by tasks {', '.join(holders)}")
+
+
+def _exists(model: type[SessionModel], key: str) -> bool:
+    try:
+        model.get(key, attributes_to_get=["session_id"])
+    except model.DoesNotExist:
+        return False
+    return True
