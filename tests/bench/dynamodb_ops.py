@@ -86,12 +86,13 @@ def _counter_actions(body: dict[str, Any], usage_table: str, sessions_table: str
 
 
 def _counters(calls: list[tuple[str, dict[str, Any]]], usage_table: str, sessions_table: str) -> tuple[int, float]:
-    """(requests, write units) the counters add: reads made only to build them, and their transaction actions
-    (each a 1 KB update, 2 units inside a transaction)."""
+    """(requests, write units) the counters add: reads made only to build them (the quota; the lease's read of
+    the task's owner), and their transaction actions (each a 1 KB update, 2 units inside a transaction)."""
     reads = sum(
         1
         for op, body in calls
-        if op == "GetItem" and (body["TableName"] == usage_table or body.get("ProjectionExpression") == "#0")
+        if op == "GetItem"
+        and (body["TableName"] == usage_table or body.get("ExpressionAttributeNames") == {"#0": "owner"})
     )
     actions = sum(
         _counter_actions(body, usage_table, sessions_table) for op, body in calls if op == "TransactWriteItems"
