@@ -3,6 +3,7 @@ for anyone else, and the dead-letter queue (or a plain word that this API does n
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from playwright.sync_api import expect
@@ -57,3 +58,28 @@ def test_the_report_is_refused_to_a_non_admin_with_the_apis_reason(page: Any, st
     expect(page.get_by_text("not-an-admin is not an administrator")).to_be_visible()
     report = page.get_by_role("region", name="Consistency report")
     expect(report.get_by_role("alert")).to_contain_text("administrators only")
+
+
+def test_the_admin_sees_each_dead_letter_with_its_reason_and_redrives_it(page: Any, stack: RunningStack) -> None:
+    # Given a message the worker cannot read, posted to the task queue, given up on and in the DLQ
+    admin = stack.api(stack.info["admin_principal"])
+    body = f"not json {uuid.uuid4()}"
+    message_id = stack.sqs().send_message(QueueUrl=stack.info["queues"]["task_queue_url"], MessageBody=body)[
+        "MessageId"
+    ]
+
+    def listed() -> bool:
+        page_: dict[str, Any] = admin.call("GET", "/admin/dead-letters", query={"limit": 100})
+        return any(item["message_id"] == message_id for item in page_["items"])
+
+    wait_until(listed, 60, "the message in the DLQ")
+    # When the admin opens the admin page
+    sign_in(page, stack.info["admin_principal"])
+    page.goto("/#/admin")
+    letters = page.get_by_role("region", name="Dead-letter queue")
+    # Then the message is a row with the worker's reason
+    row = letters.get_by_role("row").filter(has_text=message_id[:8])
+    expect(row).to_contain_text("invalid task message")
+    # And its redrive sends it back to the queue, saying so
+    row.get_by_role("button", name=f"Redrive message {message_id[:8]}").click()
+    expect(letters.get_by_role("status")).to_contain_text("Redriven: 1. Refused: 0.")

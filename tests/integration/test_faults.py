@@ -360,10 +360,10 @@ def test_claude_failing_on_every_receive_fails_the_task_and_dead_letters_its_mes
     assert failed.status is TaskStatus.FAILED and failed.error, failed
     assert failed.attempts == functions.settings.max_receive_count - 1
     assert [t.role for t in anthropic.interactions.all(task.task_id)] == [Role.ERROR]
-    # And its message is in the DLQ
+    # And its message is in the DLQ, with the worker's reason for it: the Claude error the task failed with
     assert functions.dead_letters() == [_json(run_body(task))]
-    # TODO(dlq): when the `dlq` branch lands (the worker's reason record keyed by message id), assert the dead
-    # letter's `reason` (GET /admin/dead-letters as an admin) names the Claude error, as `failed.error` does.
+    [reason] = anthropic.dead_letters.all().values()
+    assert failed.error is not None and failed.error.split(" (")[0] in reason.reason, (reason, failed.error)
     _clean(anthropic)
 
 

@@ -96,10 +96,15 @@ def test_roles_may_use_the_key_only_when_it_is_given(template: dict[str, Any], r
     assert {"Fn::If": ["HasKmsKey", use, NO_VALUE]} in statements
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
+# The zip functions with a parameter each (the Claude Code worker always reserves ClaudeCodeConcurrency).
+RESERVING = {function: function.removesuffix("Function") for function in FUNCTIONS}
+RESERVING |= {"TaskEventsFunction": "Events", "TaskRepliesFunction": "Replies"}
+
+
+@pytest.mark.parametrize("function", sorted(RESERVING))
 def test_reserved_concurrency_is_a_parameter_off_by_default(template: dict[str, Any], function: str) -> None:
     # Given the function's parameter
-    name = function.removesuffix("Function")
+    name = RESERVING[function]
     parameter = template["Parameters"][f"{name}ReservedConcurrency"]
 
     # Then 0 leaves the function in the account's pool, any other number reserves that many
