@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import openapi
 import problems
-from routes import admin, meta, sessions, tasks
+from routes import admin, meta, sessions, tasks, usage
 from routes.params import refusal, with_json_content_type
 
 logger = Logger()
@@ -27,7 +27,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 
 app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
-for module in (sessions, tasks, admin, meta):
+for module in (sessions, tasks, usage, admin, meta):
     app.include_router(module.router)
 
 

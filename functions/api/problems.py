@@ -1,7 +1,8 @@
 """The one place errors become HTTP: RFC 9457 `application/problem+json` responses, and their documentation.
 
 Domain errors map by kind (not found 404, conflict 409, invalid 422, too large
-413, forbidden 403, transient 503 with `Retry-After`); a bad cursor is 400.
+413, forbidden 403, over a quota 429 with `Retry-After` and the quota's figures,
+transient 503 with `Retry-After`); a bad cursor is 400.
 Request validation is 422 with the invalid fields, a body that is not JSON is
 400, and anything unexpected is a logged 500 whose body says nothing about the code.
 No principal is 401 in the shape API Gateway's JWT authorizer gives it
@@ -23,7 +24,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError, Servic
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
-from claude_tasks.core.errors import DomainError, InvalidCursor
+from claude_tasks.core.errors import DomainError, InvalidCursor, QuotaExceeded
 
 from schemas import FieldError, Problem
 
@@ -39,6 +40,7 @@ _STATUS_BY_KIND = {
     "too_large": 413,
     "forbidden": 403,
     "transient": 503,
+    "quota": 429,
 }
 _STATUS_BY_ERROR: dict[type[DomainError], int] = {InvalidCursor: 400}
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -88,6 +90,22 @@ def as_lambda_response(response: Response[str]) -> dict[str, Any]:
         "body": response.body,
         "isBase64Encoded": False,
     }
+
+
+def over_quota(error: QuotaExceeded) -> Response[str]:
+    """429: which quota, its figure now, its limit, when it allows more, and `Retry-After` in seconds."""
+    body = Problem(
+        type="urn:claude-tasks:problem:quota-exceeded",
+        title=title(429),
+        status=429,
+        detail=str(error),
+        limit=error.limit,
+        current=error.current,
+        allowed=error.allowed,
+        resets_at=error.resets_at,
+    )
+    headers = {"Retry-After": str(error.retry_after_s)}
+    return Response(429, PROBLEM_JSON, body.model_dump_json(exclude_none=True), headers)
 
 
 def domain_error(error: DomainError) -> Response[str]:
@@ -148,6 +166,7 @@ def unexpected(error: Exception) -> Response[str]:
 def register(app: APIGatewayHttpResolver) -> None:
     """Install every mapping on `app`; the most specific handler wins (Powertools looks up the error's MRO)."""
     app.exception_handler(DomainError)(domain_error)
+    app.exception_handler(QuotaExceeded)(over_quota)
     app.exception_handler(Unauthenticated)(lambda _: unauthenticated())
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(unsupported_media_type)
@@ -181,7 +200,7 @@ def documented(
             "description": title(status),
             "content": {PROBLEM_JSON: {"model": Problem}},
         }
-        if status == 503:
+        if status in (429, 503):
             responses[status]["headers"] = {
                 "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}
             }

@@ -302,3 +302,13 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] | None = Field(None, description="The invalid fields (validation errors only).")
+    limit: str | None = Field(
+        None,
+        description="429 only: the quota that refused the request "
+        "(`max_active_tasks`, `max_tasks_per_minute` or `monthly_spend_usd`).",
+    )
+    current: float | None = Field(None, description="429 only: the figure the quota counts, now.")
+    allowed: float | None = Field(None, description="429 only: the quota's limit.")
+    resets_at: str | None = Field(
+        None, description="429 only: when the quota allows more (absent: when one of your active tasks ends)."
+    )

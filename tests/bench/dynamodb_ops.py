@@ -3,6 +3,12 @@
 moto's own ConsumedCapacity figures are constants, so capacity is modelled
 from the requests with DynamoDB's pricing rules: a write unit per 1 KB written
 (twice that inside a transaction), a read unit per 4 KB read consistently.
+
+The usage totals and quota counters (store/tally.py) ride in the transactions they
+count: the `counters` column is the share of each operation's write units spent on
+them (actions on the usage table, and session updates made only for them), and
+`before` what the operation cost without them — with the request the lease and a
+creation now make first (the owner read, the quota read) left out too.
 """
 
 from __future__ import annotations
@@ -67,6 +73,33 @@ def capacity(operation: str, body: dict[str, Any]) -> tuple[float, float]:
     return 0.0, 0.0
 
 
+def _counter_actions(body: dict[str, Any], usage_table: str, sessions_table: str) -> int:
+    """How many of a transaction's actions are there for the counters alone."""
+    count = 0
+    for action in body.get("TransactItems", []):
+        kind, request = next(iter(action.items()))
+        if request["TableName"] == usage_table:
+            count += 1
+        elif request["TableName"] == sessions_table and kind == "Update":
+            count += "task_count" not in request.get("ExpressionAttributeNames", {}).values()
+    return count
+
+
+def _counters(calls: list[tuple[str, dict[str, Any]]], usage_table: str, sessions_table: str) -> tuple[int, float]:
+    """(requests, write units) the counters add: reads made only to build them (the quota; the lease's read of
+    the task's owner), and their transaction actions (each a 1 KB update, 2 units inside a transaction)."""
+    reads = sum(
+        1
+        for op, body in calls
+        if op == "GetItem"
+        and (body["TableName"] == usage_table or body.get("ExpressionAttributeNames") == {"#0": "owner"})
+    )
+    actions = sum(
+        _counter_actions(body, usage_table, sessions_table) for op, body in calls if op == "TransactWriteItems"
+    )
+    return reads, 2.0 * actions
+
+
 def _operations(store: Store) -> list[tuple[str, Callable[[], object]]]:
     session = store.sessions.create("bench", "/work/bench")
     task = store.tasks.create("bench", session.session_id, NewTask(prompt="x" * 200))
@@ -76,10 +109,12 @@ def _operations(store: Store) -> list[tuple[str, Callable[[], object]]]:
     leased = store.tasks.load(task.task_id)
     record = turn(leased, reply="y" * 200, claim="bench-claude-id")
     empty = store.sessions.create("bench", "/work/empty")
+    queued = store.tasks.create("bench", session.session_id, NewTask(prompt="q"))
     return [
         ("get task (baseline)", lambda: store.tasks.load(task.task_id)),
         ("create session", lambda: store.sessions.create("bench", "/work/b")),
         ("create task", lambda: store.tasks.create("bench", session.session_id, NewTask(prompt="p"))),
+        ("lease task", lambda: store.runs.lease(queued.task_id, queued.session_id, Lease.start(60))),
         ("record turn (user+assistant+claim)", lambda: store.runs.record(leased, lease, record)),
         ("update task (read, then write)", lambda: store.tasks.update("bench", task.task_id, {"title": "t"})),
         ("delete task with 1 turn", lambda: store.tasks.delete("bench", task.task_id)),
@@ -93,14 +128,23 @@ def run() -> list[str]:
     with EmbeddedAws(middleware=recorder) as aws:
         store = Store(provision(aws.endpoint_url, prefix="bench"))
         rows = []
+        tables = (store.settings.usage_table, store.settings.sessions_table)
         for name, operation in _operations(store):
             with recorder.window() as calls:
                 operation()
             reads = sum(capacity(op, body)[0] for op, body in calls)
             writes = sum(capacity(op, body)[1] for op, body in calls)
-            rows.append((name, len(calls), sum(op == "TransactWriteItems" for op, _ in calls), reads, writes))
+            extra_trips, extra_writes = _counters(calls, *tables)
+            transactions = sum(op == "TransactWriteItems" for op, _ in calls)
+            rows.append((name, len(calls), transactions, reads, writes, extra_trips, extra_writes))
     base = rows[0][1]
-    lines = [f"{'operation':40} {'round trips':>11} {'ratio':>6} {'TransactWrite':>13} {'RCU':>5} {'WCU':>5}"]
-    for name, trips, transactions, reads, writes in rows:
-        lines.append(f"{name:40} {trips:>11} {trips / base:>6.1f} {transactions:>13} {reads:>5.1f} {writes:>5.1f}")
+    lines = [
+        f"{'operation':40} {'round trips':>11} {'ratio':>6} {'TransactWrite':>13} {'RCU':>5} {'WCU':>5}"
+        f" {'counters WCU':>12} {'before: trips':>13} {'WCU':>5}"
+    ]
+    for name, trips, transactions, reads, writes, extra_trips, extra_writes in rows:
+        lines.append(
+            f"{name:40} {trips:>11} {trips / base:>6.1f} {transactions:>13} {reads:>5.1f} {writes:>5.1f}"
+            f" {extra_writes:>12.1f} {trips - extra_trips:>13} {writes - extra_writes:>5.1f}"
+        )
     return lines

@@ -17,9 +17,15 @@ from tests.bench.service_calls import ROUND, handlers
 # The fewest requests each operation can make and keep its guarantees, and why.
 MINIMUM: dict[str, tuple[int, str]] = {
     "create session": (1, "1 conditional PutItem (or 1 transaction with the idempotency record)"),
-    "create task": (2, "1 TransactWriteItems (task + session's count) + 1 SendMessage"),
+    "create task": (
+        3,
+        "1 GetItem (the owner's quota) + 1 TransactWriteItems (task + session's and owner's counters) + 1 SendMessage",
+    ),
     "get task": (1, "1 GetItem"),
-    "task run (worker, offline model)": (3, "lease (1 conditional write) + history (1 Query) + turn (1 transaction)"),
+    "task run (worker, offline model)": (
+        4,
+        "owner (1 GetItem, for the counters) + lease (1 transaction) + history (1 Query) + turn (1 transaction)",
+    ),
     "list interactions": (2, "1 GetItem (the owner's task) + 1 Query"),
     "follow-up (ended task)": (3, "1 GetItem (next seq) + 1 TransactWriteItems + 1 SendMessage"),
     "cancel (queued task)": (1, "1 conditional write"),

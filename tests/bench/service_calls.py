@@ -23,12 +23,19 @@ from botocore.exceptions import ClientError
 
 from claude_tasks.claude import clear_backends
 from claude_tasks.core.config import Settings, get_settings
-from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel, TranscriptItem
+from claude_tasks.store.models import (
+    ClaudeSessionClaim,
+    InteractionModel,
+    SessionModel,
+    TaskModel,
+    TranscriptItem,
+    UsageModel,
+)
 from tests.support.handlers import load_handler
 from tests.support.http_api import HttpResult, http_event, invoke
 from tests.support.worker import LambdaContextStub, environment, failed_ids, load_event, with_bodies
 
-MODELS = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim, TranscriptItem)
+MODELS = (SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim, TranscriptItem, UsageModel)
 Call = tuple[str, str, dict[str, Any]]  # (service, operation, parameters)
 
 

@@ -36,6 +36,7 @@ def _names(settings: Settings) -> dict[str, str]:
         settings.claude_sessions_table: "ClaudeSessionsTable",
         settings.transcripts_table: "TranscriptsTable",
         settings.audit_table: "AuditTable",
+        settings.usage_table: "UsageTable",
         settings.task_queue_url: "TaskQueue",
         settings.claude_code_queue_url or "-": "ClaudeCodeQueue",
         settings.dlq_url: "TaskDLQ",

@@ -5,6 +5,7 @@ each step."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,12 +19,15 @@ from claude_tasks.core.errors import (
     InteractionSessionMismatch,
     NotFound,
     SessionHasTasks,
+    TaskStateConflict,
 )
 from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import consistency_report
-from claude_tasks.store.models import ClaudeSessionClaim, SessionModel, TaskModel
+from claude_tasks.store.models import ClaudeSessionClaim, SessionModel, TaskModel, UsageModel
+from claude_tasks.store.records import totals
 from claude_tasks.store.runs import Lease, LeaseRefused
+from claude_tasks.store.tally import COUNTED
 from claude_tasks_dev.local.resources import provision
 from tests.support.turns import turn
 
@@ -45,6 +49,8 @@ class RepositoryMachine(RuleBasedStateMachine):
         self.claimed: dict[str, str] = {}  # claude id -> task id, never forgotten
         self.pending: dict[str, int] = {}  # task id -> prompts waiting for a run
         self.interactions: dict[str, int] = {}  # task id -> interactions recorded
+        self.cancelled: set[str] = set()  # task ids cancelled (and not asked again since)
+        self.turns: Counter[str] = Counter()  # owner -> turns recorded, deleted tasks' included
 
     def teardown(self) -> None:
         self.aws.stop()
@@ -103,6 +109,7 @@ class RepositoryMachine(RuleBasedStateMachine):
             assert task.task_id not in self.live_tasks
             return
         del self.live_tasks[task.task_id]
+        self.cancelled.discard(task.task_id)
 
     @precondition(lambda self: bool(self.live_tasks))
     @rule(
@@ -120,6 +127,7 @@ class RepositoryMachine(RuleBasedStateMachine):
         if ask_first:
             self.store.transitions.follow_up(task.owner, task.task_id, "and then?")
             self.pending[task.task_id] += 1
+            self.cancelled.discard(task.task_id)  # a follow-up queues a finished task again
         lease = Lease.start(60)
         try:
             self.store.runs.lease(task.task_id, named.session_id, lease)
@@ -127,7 +135,8 @@ class RepositoryMachine(RuleBasedStateMachine):
             assert named.session_id != task.session_id
             return
         except LeaseRefused:
-            assert named.session_id == task.session_id and self.pending[task.task_id] == 0
+            assert named.session_id == task.session_id
+            assert self.pending[task.task_id] == 0 or task.task_id in self.cancelled
             return
         assert named.session_id == task.session_id and self.pending[task.task_id] > 0
         current = self.store.tasks.load(task.task_id)
@@ -146,8 +155,25 @@ class RepositoryMachine(RuleBasedStateMachine):
             self.claimed[claude_id] = task.task_id
         self.pending[task.task_id] -= 1
         self.interactions[task.task_id] += 2
+        self.turns[task.owner] += 1
         if record.status is TaskStatus.RUNNING:  # prompts remain: hand the task back, as a worker out of time does
             self.store.runs.release(current, lease, count_attempt=False)
+
+    @precondition(lambda self: bool(self.live_tasks))
+    @rule(data=st.data(), retry=st.booleans())
+    def cancel(self, data: st.DataObject, retry: bool) -> None:
+        """Cancel a live task (refused unless it is queued), then maybe retry it (queued again)."""
+        task = self.live_tasks[data.draw(st.sampled_from(sorted(self.live_tasks)))]
+        try:
+            self.store.transitions.cancel(task.owner, task.task_id)
+        except TaskStateConflict:
+            assert task.task_id in self.cancelled or self.pending[task.task_id] == 0
+            return
+        assert task.task_id not in self.cancelled and self.pending[task.task_id] > 0
+        if retry:
+            self.store.transitions.retry(task.owner, task.task_id)
+        else:
+            self.cancelled.add(task.task_id)
 
     @rule(task=tasks, field=st.sampled_from(["title", "metadata", "session_id", "owner"]))
     def update(self, task: Task | None, field: str) -> None:
@@ -168,9 +194,28 @@ class RepositoryMachine(RuleBasedStateMachine):
             assert stored[task_id].session_id == task.session_id
             assert len(stored[task_id].pending_prompts or []) == self.pending[task_id]
             assert stored[task_id].interaction_count == self.interactions[task_id]
-            assert stored[task_id].status in (TaskStatus.QUEUED.value, TaskStatus.SUCCEEDED.value)
+            expected = {TaskStatus.CANCELLED.value} if task_id in self.cancelled else {"queued", "succeeded"}
+            assert stored[task_id].status in expected
         claims = {c.claude_session_id: c.task_id for c in ClaudeSessionClaim.scan()}
         assert claims == self.claimed
+
+    @invariant()
+    def counters_equal_what_a_scan_finds(self) -> None:
+        """Tasks by status per session and per owner, the owner's active count (the quota's figure) and the
+        turns and tokens they spent: kept by the writes, equal to what the tables hold."""
+        tasks = [t for t in TaskModel.scan() if t.status != TaskStatus.DELETING.value]
+        for session in SessionModel.scan():
+            found = Counter(t.status for t in tasks if t.session_id == session.session_id)
+            assert totals(session).tasks == {s.value: found[s.value] for s in COUNTED}
+        for owner in ("alice", "bob"):
+            found = Counter(t.status for t in tasks if t.owner == owner)
+            mine = self.store.usage.for_owner(owner)
+            assert mine.total.tasks == {s.value: found[s.value] for s in COUNTED}
+            total = next(iter(UsageModel.query(owner, UsageModel.period == "total")), None)
+            active = 0 if total is None else int(total.active or 0)
+            assert active == found["queued"] + found["running"]
+            assert mine.total.turns == self.turns[owner] == sum(d.turns for d in mine.days)
+            assert mine.total.usage.input_tokens == 10 * self.turns[owner]  # `turn()` spends 10 input tokens
 
     @invariant()
     def sparse_indexes_hold_exactly_what_a_scan_says(self) -> None:

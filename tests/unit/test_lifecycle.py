@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from claude_tasks.core import lifecycle
+from claude_tasks.core.errors import TaskStateConflict
 from claude_tasks.core.lifecycle import Event
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.task_write import TaskWrite
@@ -39,7 +40,24 @@ def test_a_write_cannot_make_a_move_the_table_does_not_list() -> None:
 
 
 def test_a_move_requires_the_table_s_source_states() -> None:
-    # Given / When a write that retries a task
-    write = TaskWrite("t", "s").moves(Event.RETRY, TaskStatus.QUEUED)
-    # Then it requires exactly the states a retry starts from
-    assert write.allowed_statuses == {TaskStatus.FAILED, TaskStatus.EXHAUSTED, TaskStatus.CANCELLED}
+    # Given / When a write under an event, without a status change
+    write = TaskWrite("t", "s").moves(Event.FOLLOW_UP)
+    # Then it requires exactly the states the event applies to
+    assert write.allowed_statuses == {TaskStatus.QUEUED, TaskStatus.RUNNING}
+
+
+def test_a_status_change_is_counted_from_the_one_status_it_leaves() -> None:
+    # Given a retry of a task read as failed
+    write = TaskWrite("t", "s", owner="o", allowed_statuses=frozenset({TaskStatus.FAILED}))
+    # When it moves the task to queued, Then it requires that status, and counts the move from it
+    write.moves(Event.RETRY, TaskStatus.QUEUED)
+    assert write.allowed_statuses == {TaskStatus.FAILED}
+    assert write.tally is not None and write.tally.moved == [(TaskStatus.FAILED, TaskStatus.QUEUED)]
+    # And a change that could come from several states cannot be counted: refused before any write
+    with pytest.raises(ValueError, match="counted"):
+        TaskWrite("t", "s", owner="o").moves(Event.RETRY, TaskStatus.QUEUED)
+    # And one read in a state the event does not apply to is a conflict
+    with pytest.raises(TaskStateConflict):
+        TaskWrite("t", "s", owner="o", allowed_statuses=frozenset({TaskStatus.RUNNING})).moves(
+            Event.RETRY, TaskStatus.QUEUED
+        )

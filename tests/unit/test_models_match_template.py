@@ -12,6 +12,7 @@ from claude_tasks.store.models import (
     SessionModel,
     TaskModel,
     TranscriptItem,
+    UsageModel,
 )
 from claude_tasks_dev.local.resources import TABLES, table_request
 from claude_tasks_dev.local.template import load_template
@@ -22,6 +23,7 @@ MODELS: dict[str, type[Model]] = {
     "InteractionsTable": InteractionModel,
     "ClaudeSessionsTable": ClaudeSessionClaim,
     "TranscriptsTable": TranscriptItem,
+    "UsageTable": UsageModel,
     "AuditTable": AuditRecord,
 }
 

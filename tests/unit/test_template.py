@@ -47,6 +47,7 @@ API_ROUTES = {
     ("POST", "/tasks/{task_id}/retry"),
     ("POST", "/tasks/{task_id}/fork"),
     ("GET", "/tasks/{task_id}/interactions"),
+    ("GET", "/usage"),
     ("GET", "/admin/consistency"),
     ("GET", "/admin/dead-letters"),
     ("POST", "/admin/dead-letters/redrive"),

@@ -158,6 +158,21 @@ _PIPE_DEAD_LETTERS = Use(
 _EVENTS = "shared/claude_tasks/app/events.py"
 _REPLIES = "shared/claude_tasks/app/replies.py"
 
+# Usage totals and quota counters (store/tally.py): every task write moves them; a creation reads the quota.
+_COUNTERS: dict[tuple[str, str], Use] = {
+    ("dynamodb:GetItem", "UsageTable"): Use(
+        "a creation reads the owner's quota (and a refusal the figure it reports)",
+        f"{STORE}/usage.py",
+        r"UsageModel\.get\(owner, period",
+    ),
+    ("dynamodb:UpdateItem", "UsageTable"): Use(
+        "the owner's counters move in the transaction of each task write", f"{STORE}/tally.py", r"tx\.update\(\"owner\""
+    ),
+    ("dynamodb:ConditionCheckItem", "UsageTable"): Use(
+        "a creation checks the month's spend under the quota", f"{STORE}/tally.py", r"tx\.check\(\"month\""
+    ),
+}
+
 # What a task run does to the tables, in either worker (functions/worker/app.py; the image runs the same code).
 _TASK_RUN: dict[tuple[str, str], Use] = {
     ("dynamodb:GetItem", "SessionsTable"): _SESSION_GET,
@@ -173,6 +188,7 @@ _TASK_RUN: dict[tuple[str, str], Use] = {
         "a new Claude session id is claimed in the run's transaction", f"{STORE}/claims.py", r"tx\.put\("
     ),
     ("dynamodb:UpdateItem", "ClaudeSessionsTable"): _CLAIM_RETIRE,
+    **_COUNTERS,
 }
 # Claude Code's session store (store/transcripts.py), used only where the claude-code backend runs.
 _SESSION_STORE: dict[tuple[str, str], Use] = {
@@ -227,6 +243,13 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ),
         ("dynamodb:BatchWriteItem", "InteractionsTable"): Use(
             "a deleted task's turns are deleted in batches", f"{STORE}/tasks.py", r"InteractionModel\.batch_write\(\)"
+        ),
+        **_COUNTERS,
+        ("dynamodb:Query", "UsageTable"): Use(
+            "GET /usage reads the owner's last 30 days", f"{STORE}/usage.py", r"UsageModel\.query\("
+        ),
+        ("dynamodb:BatchGetItem", "UsageTable"): Use(
+            "GET /usage reads the owner's total, month and quota", f"{STORE}/usage.py", r"UsageModel\.batch_get\("
         ),
         ("dynamodb:GetItem", "AuditTable"): Use(
             "GET /admin/consistency serves the full check's last report",

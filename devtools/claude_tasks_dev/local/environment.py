@@ -26,6 +26,7 @@ RESOURCE_FIELDS = (
     "interactions_table",
     "claude_sessions_table",
     "transcripts_table",
+    "usage_table",
     "audit_table",
     "task_queue_url",
     "dlq_url",

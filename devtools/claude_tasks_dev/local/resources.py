@@ -21,6 +21,7 @@ TABLES = {
     "InteractionsTable": ("interactions_table", "interactions"),
     "ClaudeSessionsTable": ("claude_sessions_table", "claude-sessions"),
     "TranscriptsTable": ("transcripts_table", "transcripts"),
+    "UsageTable": ("usage_table", "usage"),
     "AuditTable": ("audit_table", "audit"),
 }
 TASK_QUEUE, DLQ, BUCKET, SECRET = "TaskQueue", "TaskDLQ", "ContentBucket", "AnthropicApiKeySecret"

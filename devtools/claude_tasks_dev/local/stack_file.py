@@ -28,6 +28,7 @@ def describe(settings: Settings, api_url: str, backend: str, events_log: Path | 
             "interactions": settings.interactions_table,
             "claude_sessions": settings.claude_sessions_table,
             "transcripts": settings.transcripts_table,
+            "usage": settings.usage_table,
             "audit": settings.audit_table,
         },
         "queues": {"task_queue_url": settings.task_queue_url, "dlq_url": settings.dlq_url},

@@ -41,7 +41,7 @@ def _accepted(task: Task) -> Response[TaskView]:
     operation_id="createTask",
     summary="Create a task in a session and queue it",
     tags=TAGS,
-    responses=documented(202, QUEUED, 400, 404, 409, 413, 503, headers=["Location"]),
+    responses=documented(202, QUEUED, 400, 404, 409, 413, 429, 503, headers=["Location"]),
 )
 def create_task(
     session_id: SessionId, body: CreateTaskBody, owner: Owner, service: Service, idempotency_key: IdempotencyKey = None
@@ -165,7 +165,7 @@ def retry_task(task_id: TaskId, owner: Owner, service: Service) -> Response[Task
     operation_id="forkTask",
     summary="A new task whose conversation starts from this one's (with its own Claude session)",
     tags=TAGS,
-    responses=documented(202, "The new task; `Location` names it.", 400, 404, 409, 413, 503, headers=["Location"]),
+    responses=documented(202, "The new task; `Location` names it.", 400, 404, 409, 413, 429, 503, headers=["Location"]),
 )
 def fork_task(
     task_id: TaskId, body: ForkBody, owner: Owner, service: Service, idempotency_key: IdempotencyKey = None

@@ -16,13 +16,14 @@ of the recorded turns, claimed in place of the old id in the write that says so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_lambda_powertools import Logger
 
 from claude_tasks.app.conversation import status_after
 from claude_tasks.claude import traced
 from claude_tasks.claude.agent import AgentBackend, AgentRequest, AgentResult, ConversationNotFound, Ending
+from claude_tasks.claude.pricing import AGENT_REPORTED
 from claude_tasks.claude.workspace import WorkspaceError, prepare, project_dir
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import ConcurrentUpdate, SessionNotFound, TaskNotFound, TransientStoreError
@@ -216,7 +217,9 @@ class AgentTurn:
         for _ in range(RECORD_ATTEMPTS):
             status, reason = status_after(task, tokens=0, cost_usd=0.0)
             try:
-                self.store.runs.record(task, self.lease, TurnRecord((), status, reason, started=False))
+                self.store.runs.record(
+                    task, self.lease, TurnRecord((), status, reason, started=False, prices=AGENT_REPORTED)
+                )
                 return status
             except ConcurrentUpdate:
                 # A follow-up arrived meanwhile: decide the status again with the prompts as they are now.
@@ -226,7 +229,8 @@ class AgentTurn:
     def _write(self, turn: TurnRecord, claim: str | None = None) -> None:
         """Record `turn` and keep the task as this run knows it (its count, its Claude session id)."""
         task = self.task
-        self.store.runs.record(task, self.lease, turn)
+        # Claude Code reports its own cost: the totals say so rather than naming our price table.
+        self.store.runs.record(task, self.lease, replace(turn, prices=AGENT_REPORTED))
         update: dict[str, object] = {"interaction_count": task.interaction_count + len(turn.interactions)}
         if claim is not None:
             update["claude_session_id"] = claim

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from claude_tasks.claude import ClaudeReply, ClaudeRequest, Turn
+from claude_tasks.claude.pricing import PRICES
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Interaction, NewInteraction, Role, Task, TaskLimits, TaskStatus
 from claude_tasks.store.runs import TurnRecord
@@ -98,4 +99,4 @@ def turn_record(task: Task, prompt: str, reply: ClaudeReply, claim: str | None) 
         model=reply.model,
     )
     user = NewInteraction(role=Role.USER, content=prompt)
-    return TurnRecord.answer(user, answer, status, reason, claim)
+    return TurnRecord.answer(user, answer, status, reason, claim, prices=PRICES.version)

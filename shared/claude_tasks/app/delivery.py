@@ -54,5 +54,11 @@ class RetryLater(RecordFailed):
     """A retryable error: the task went back to `queued` (attempt counted) and SQS redelivers the message."""
 
 
+class OverQuota(RecordFailed):
+    """A `task.create` whose owner is over a quota: nothing was written, and SQS delivers the message again
+    (after the queue's visibility timeout) until the quota allows it, or after `maxReceiveCount` receives
+    moves it to the DLQ; the reason says which limit held it."""
+
+
 class GaveUp(RecordFailed):
     """A retryable error on the last allowed receive: the task is `failed`, the message goes to the DLQ."""

@@ -24,7 +24,7 @@ from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 
 from claude_tasks.app.agent_turn import AgentTurn, Stopped
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
-from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, RetryLater
+from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, OverQuota, RetryLater
 from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend, traced
@@ -35,6 +35,7 @@ from claude_tasks.core.errors import (
     ConcurrentUpdate,
     DomainError,
     InteractionSessionMismatch,
+    QuotaExceeded,
     TaskNotFound,
     TaskStateConflict,
     TransientStoreError,
@@ -97,7 +98,7 @@ class TaskExecutor:
         if isinstance(message, TaskCleanup):
             return self._clean_up(message)
         if isinstance(message, TaskCreate):
-            task = self._create(message)
+            task = self._create(message, delivery)
             if self._queue.queue_for(task.backend) != self.settings.task_queue_url:
                 # Not this worker's to run (a claude-code task, which its own worker runs in AWS): hand it over;
                 # should the send fail, the janitor re-queues the queued task to the right queue.
@@ -107,7 +108,7 @@ class TaskExecutor:
             return self.run(task.task_id, task.session_id, delivery)
         return self.run(message.task_id, message.session_id, delivery)
 
-    def _create(self, message: TaskCreate) -> Task:
+    def _create(self, message: TaskCreate, delivery: Delivery) -> Task:
         """The API's checks and write for a task posted straight to the queue; an invalid one is rejected."""
         try:
             reply_to = None if message.reply_to is None else check_reply_to(self.settings, message.reply_to)
@@ -122,6 +123,14 @@ class TaskExecutor:
             )
         except TransientStoreError as busy:
             raise RetryLater(str(busy)) from busy
+        except QuotaExceeded as over:
+            # Not dropped, not rejected: the message waits for the quota (or ages out to the DLQ saying why).
+            last = delivery.receive_count >= self.settings.max_receive_count
+            fate = "goes to the DLQ" if last else "will be delivered again"
+            raise OverQuota(
+                f"task.create for {message.owner} waits: {over} (receive {delivery.receive_count} of "
+                f"{self.settings.max_receive_count}; the message {fate})"
+            ) from over
         except DomainError as refused:  # no session, not active, too large, not offered, key reused
             raise MessageRejected(str(refused)) from refused
 

@@ -22,6 +22,7 @@ from claude_tasks.core.offer import (
     check_session_defaults,
 )
 from claude_tasks.core.records import Interaction, McpServer, NewTask, Page, Session, Task, TaskStatus
+from claude_tasks.core.usage import OwnerUsage
 from claude_tasks.store import Store
 from claude_tasks.store.audit import ConsistencyReport
 
@@ -183,6 +184,13 @@ class TaskService:
         """The task's turns after `after_seq`, in order. Raises `TaskNotFound`, `InvalidCursor`."""
         task = self._store.tasks.get(owner, task_id)
         return self._store.interactions.list_for_task(task, after_seq, limit, cursor)
+
+    def usage(self, owner: str, of: str | None = None) -> OwnerUsage:
+        """The totals of `of` (default: the caller): all time, this month, the last 30 days, and the quota.
+        Raises `Forbidden` when a caller who is not an admin asks for another owner's."""
+        if of is not None and of != owner and owner not in self._settings.admins:
+            raise Forbidden("only administrators may read another owner's usage")
+        return self._store.usage.for_owner(of or owner)
 
     def consistency(self, owner: str) -> ConsistencyReport:
         """The janitor's last completed consistency report (one read, never a scan).

@@ -3,6 +3,10 @@
 Prices go by model family, matched as a substring of the model id so that API
 ids (`claude-sonnet-4-5`) and Bedrock ids (`us.anthropic.claude-sonnet-4-5-…-v1:0`)
 price alike. Cache writes are priced at the 5-minute TTL rate (1.25 × input).
+
+The table has a version and the date it is valid from: every turn's totals record the
+version they were priced with (`PRICES.version`), so a total says which prices it used.
+A new price list is a new table with a new version, never an edit of this one's rows.
 """
 
 from __future__ import annotations
@@ -49,10 +53,24 @@ _PRICES: tuple[tuple[str, Price], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class PriceTable:
+    """Prices by model (a substring of the id, first match wins), valid from `valid_from` (UTC date)."""
+
+    version: str
+    valid_from: str
+    rows: tuple[tuple[str, Price], ...]
+
+
+PRICES = PriceTable(version="anthropic-list-2026-11", valid_from="2026-11-01", rows=_PRICES)
+# What Claude Code turns are priced with: the CLI's own `total_cost_usd`, not this table.
+AGENT_REPORTED = "claude-code-reported"
+
+
 def price_for(model: str) -> Price:
     """The price of `model`; an unknown model is priced as Sonnet rather than as free."""
     lowered = model.lower()
-    return next((price for key, price in _PRICES if key in lowered), SONNET)
+    return next((price for key, price in PRICES.rows if key in lowered), SONNET)
 
 
 def cost_usd(model: str, usage: Usage) -> float:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from claude_tasks.core.usage import Quota
+
 # Current Claude model ids on the Anthropic API (aliases and dated ids), newest families first. A Bedrock
 # deployment names its own (inference profile ids) in CLAUDE_MODELS.
 DEFAULT_MODELS = (
@@ -56,6 +58,8 @@ class Settings(BaseModel):
     interactions_table: str = Field("claude-tasks-interactions", validation_alias="INTERACTIONS_TABLE")
     claude_sessions_table: str = Field("claude-tasks-claude-sessions", validation_alias="CLAUDE_SESSIONS_TABLE")
     transcripts_table: str = Field("claude-tasks-transcripts", validation_alias="TRANSCRIPTS_TABLE")
+    # Owners' usage totals, quota counters and per-owner quota overrides (store/usage.py).
+    usage_table: str = Field("claude-tasks-usage", validation_alias="USAGE_TABLE")
     audit_table: str = Field("claude-tasks-audit", validation_alias="AUDIT_TABLE")
     task_queue_url: str = Field("", validation_alias="TASK_QUEUE_URL")
     dlq_url: str = Field("", validation_alias="DLQ_URL")
@@ -133,6 +137,12 @@ class Settings(BaseModel):
         }
         return {**found, **values}
 
+    # Per-owner quotas, the deployment's defaults (0 = no limit); an owner's item in the usage table
+    # overrides any of them. Over one, the API answers 429 and a `task.create` message waits.
+    quota_max_active_tasks: int = Field(0, ge=0, validation_alias="QUOTA_MAX_ACTIVE_TASKS")
+    quota_max_tasks_per_minute: int = Field(0, ge=0, validation_alias="QUOTA_MAX_TASKS_PER_MINUTE")
+    quota_monthly_spend_usd: float = Field(0.0, ge=0, validation_alias="QUOTA_MONTHLY_SPEND_USD")
+
     @field_validator(
         "aws_endpoint_url", "anthropic_base_url", "project_root", "projects_mount", "allowed_models", mode="before"
     )
@@ -152,6 +162,15 @@ class Settings(BaseModel):
         if self.allowed_models is None:
             return DEFAULT_MODELS
         return tuple(m.strip() for m in self.allowed_models.split(",") if m.strip())
+
+    @property
+    def quota(self) -> Quota:
+        """The deployment's default quota (a 0 setting is no limit)."""
+        return Quota(
+            max_active_tasks=self.quota_max_active_tasks or None,
+            max_tasks_per_minute=self.quota_max_tasks_per_minute or None,
+            monthly_spend_usd=self.quota_monthly_spend_usd or None,
+        )
 
     @property
     def admins(self) -> frozenset[str]:

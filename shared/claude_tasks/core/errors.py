@@ -1,7 +1,7 @@
 """Domain errors. The domain raises them; each entry point maps them to its protocol in one place.
 
 `kind` is the only thing an entry point needs: `not_found`, `conflict`,
-`invalid`, `too_large`, `forbidden` or `transient` (worth retrying).
+`invalid`, `too_large`, `forbidden`, `quota` (over an owner's quota) or `transient` (worth retrying).
 """
 
 from __future__ import annotations
@@ -162,3 +162,23 @@ class TransientStoreError(DomainError):
     """DynamoDB throttled us or a transaction conflicted: the same call may succeed later."""
 
     kind = "transient"
+
+
+class QuotaExceeded(DomainError):
+    """The owner is over one of their quotas (429): `limit` names it, `current` is the figure it counts,
+    `resets_at` when it next allows more (ISO-8601; None: when one of the owner's tasks finishes), and
+    `retry_after_s` how long to wait."""
+
+    kind = "quota"
+
+    def __init__(self, limit: str, current: float, allowed: float, resets_at: str | None, retry_after_s: int) -> None:
+        when = f"at {resets_at}" if resets_at else "when one of your queued or running tasks finishes"
+        super().__init__(
+            f"over the {limit} quota: {current:g} of {allowed:g}; it allows more {when} "
+            f"(try again in {retry_after_s} s)"
+        )
+        self.limit = limit
+        self.current = current
+        self.allowed = allowed
+        self.resets_at = resets_at
+        self.retry_after_s = retry_after_s

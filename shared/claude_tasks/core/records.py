@@ -111,6 +111,23 @@ class TaskLimits(Record):
     max_budget_usd: float | None = Field(None, gt=0)
 
 
+class UsageTotals(Record):
+    """What a session's or an owner's tasks spent, and how many of them are in each status.
+
+    Kept by the writes themselves (a turn's transaction adds its tokens and cost; a status change
+    moves a task from one count to another), never by a scan. `prices` names the price tables the
+    cost was computed with (`claude_tasks.claude.pricing`), so a total says which prices it used.
+    """
+
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    turns: int = 0
+    tasks: dict[str, int] = Field(
+        default_factory=dict, description="Tasks by status (queued, running, succeeded, failed, exhausted, cancelled)."
+    )
+    prices: list[str] = Field(default_factory=list, description="The price tables the cost was computed with.")
+
+
 class Session(Record):
     session_id: str
     owner: str
@@ -123,6 +140,7 @@ class Session(Record):
     updated_at: str
     # Defaults for the session's claude-code tasks: one created without `mcp_servers` takes these.
     mcp_servers: dict[str, McpServer] | None = None
+    usage: UsageTotals = Field(default_factory=UsageTotals)
 
 
 class Task(Record):

@@ -23,6 +23,7 @@ from claude_tasks.store.tasks import TaskRepository
 from claude_tasks.store.transaction import Cancelled, Transaction
 from claude_tasks.store.transcripts import TranscriptRepository
 from claude_tasks.store.transitions import TransitionRepository
+from claude_tasks.store.usage import UsageRepository
 
 __all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
 
@@ -43,6 +44,7 @@ class Store:
         self.forks = ForkRepository(self)
         self.runs = RunRepository(self)
         self.transcripts = TranscriptRepository(self)
+        self.usage = UsageRepository(self)
         self.dead_letters = DeadLetterReasons(self)
         self.audit = AuditRepository(self)
 

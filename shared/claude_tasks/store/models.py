@@ -1,4 +1,4 @@
-"""PynamoDB models: the schema of the six tables, declared once.
+"""PynamoDB models: the schema of the seven tables, declared once.
 
 `template.yaml` declares the same keys and indexes for CloudFormation; a test
 holds the two together. Table names, region, endpoint and timeouts come from
@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection
@@ -52,6 +53,28 @@ class SessionsByOwner(GlobalSecondaryIndex["SessionModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class Totals:
+    """Usage totals and tasks by status, on a session item and on an owner's usage items.
+
+    Every attribute is only ever `ADD`ed to, in the transaction of the write it counts.
+    """
+
+    input_tokens = NumberAttribute(null=True)
+    output_tokens = NumberAttribute(null=True)
+    cache_creation_input_tokens = NumberAttribute(null=True)
+    cache_read_input_tokens = NumberAttribute(null=True)
+    cost_usd = NumberAttribute(null=True)
+    turns = NumberAttribute(null=True)
+    # The price tables the cost was computed with (`claude_tasks.claude.pricing.PRICES.version`).
+    prices = UnicodeSetAttribute(null=True)
+    tasks_queued = NumberAttribute(null=True)
+    tasks_running = NumberAttribute(null=True)
+    tasks_succeeded = NumberAttribute(null=True)
+    tasks_failed = NumberAttribute(null=True)
+    tasks_exhausted = NumberAttribute(null=True)
+    tasks_cancelled = NumberAttribute(null=True)
+
+
 class SessionsByIdleShard(GlobalSecondaryIndex["SessionModel"]):
     """Sparse: only sessions with no tasks carry `idle_shard` (`idle#0`..`idle#N-1`): the janitor's orphans."""
 
@@ -63,7 +86,7 @@ class SessionsByIdleShard(GlobalSecondaryIndex["SessionModel"]):
     updated_at = UnicodeAttribute(range_key=True)
 
 
-class SessionModel(Model):
+class SessionModel(Totals, Model):
     class Meta(_Meta):
         table_name = "claude-tasks-sessions"
 
@@ -233,6 +256,27 @@ class TranscriptItem(Model):
     write_id = UnicodeAttribute(null=True)
 
 
+class UsageModel(Totals, Model):
+    """An owner's usage in one period (`total`, `day#…`, `month#…`), their creation counter in one
+    minute (`minute#…`), or their quota overrides (`quota`): see core/usage.py."""
+
+    class Meta(_Meta):
+        table_name = "claude-tasks-usage"
+
+    owner = UnicodeAttribute(hash_key=True)
+    period = UnicodeAttribute(range_key=True)
+    # On `total`: tasks queued or running now, the figure the active-tasks quota's condition reads.
+    active = NumberAttribute(null=True)
+    # On `minute#…`: tasks created in that minute.
+    created = NumberAttribute(null=True)
+    # On `quota`: the owner's overrides of the deployment's quota (absent: the default).
+    max_active_tasks = NumberAttribute(null=True)
+    max_tasks_per_minute = NumberAttribute(null=True)
+    monthly_spend_usd = NumberAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
 class DeadLetterReason(Model):
     """Why the worker gave up on a queue message: what the DLQ's copy of it cannot carry.
 
@@ -275,6 +319,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     InteractionModel,
     ClaudeSessionClaim,
     TranscriptItem,
+    UsageModel,
     AuditRecord,
 )
 
@@ -286,6 +331,7 @@ def _table_names(settings: Settings) -> dict[type[Model], str]:
         InteractionModel: settings.interactions_table,
         ClaudeSessionClaim: settings.claude_sessions_table,
         TranscriptItem: settings.transcripts_table,
+        UsageModel: settings.usage_table,
         DeadLetterReason: settings.transcripts_table,
         AuditRecord: settings.audit_table,
     }

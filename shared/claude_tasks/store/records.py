@@ -16,9 +16,11 @@ from claude_tasks.core.records import (
     TaskLimits,
     TaskStatus,
     Usage,
+    UsageTotals,
     Worktree,
 )
-from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel, Totals
+from claude_tasks.store.tally import COUNTED, count_attribute
 
 
 def _usage(item: TaskModel | InteractionModel) -> Usage:
@@ -46,6 +48,7 @@ def session_record(item: SessionModel) -> Session:
         created_at=item.created_at,
         updated_at=item.updated_at,
         mcp_servers=_servers(item.mcp_servers),
+        usage=totals(item),
     )
 
 
@@ -114,4 +117,23 @@ def interaction_record(item: InteractionModel, content: str | None = None) -> In
         tool_use_id=item.tool_use_id,
         created_at=item.created_at,
         content_ref=item.content_ref,
+    )
+
+
+def totals(item: Totals | None) -> UsageTotals:
+    """The totals an item holds (zeros for an item never written)."""
+    if item is None:
+        return UsageTotals(tasks={status.value: 0 for status in COUNTED})
+    tasks = {status.value: int(getattr(item, count_attribute(status)) or 0) for status in COUNTED}
+    return UsageTotals(
+        usage=Usage(
+            input_tokens=int(item.input_tokens or 0),
+            output_tokens=int(item.output_tokens or 0),
+            cache_creation_input_tokens=int(item.cache_creation_input_tokens or 0),
+            cache_read_input_tokens=int(item.cache_read_input_tokens or 0),
+        ),
+        cost_usd=float(item.cost_usd or 0),
+        turns=int(item.turns or 0),
+        tasks=tasks,
+        prices=sorted(item.prices or ()),
     )

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from claude_tasks.core import lifecycle
 from claude_tasks.core.clock import iso_in, now_iso
-from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskStateConflict
+from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, TaskNotFound, TaskStateConflict
 from claude_tasks.core.lifecycle import Event
 from claude_tasks.core.records import NewInteraction, Role, Task, TaskStatus, Usage, Worktree
 from claude_tasks.store.faults import translate_faults
@@ -74,13 +75,21 @@ class TurnRecord:
     # Set: whether the head prompt's run has begun (its user turn recorded), for a run that continues later.
     started: bool | None = None
     worktree: Worktree | None = None
+    # The price table the interactions' cost came from (`claude_tasks.claude.pricing`), kept with the totals.
+    prices: str | None = None
 
     @classmethod
     def answer(
-        cls, prompt: NewInteraction, answer: NewInteraction, status: TaskStatus, reason: str | None, claim: str | None
+        cls,
+        prompt: NewInteraction,
+        answer: NewInteraction,
+        status: TaskStatus,
+        reason: str | None,
+        claim: str | None,
+        prices: str | None = None,
     ) -> TurnRecord:
         """A chat backend's turn: the prompt and its answer, the prompt removed from the pending ones."""
-        return cls(interactions=(prompt, answer), status=status, reason=reason, claim=claim)
+        return cls(interactions=(prompt, answer), status=status, reason=reason, claim=claim, prices=prices)
 
 
 @translate_faults
@@ -99,13 +108,25 @@ class RunRepository:
         now = now_iso()
         # The lease's own conditions are `extra`, not allowed states: a refusal returns the task as it was.
         queued = _status_in(lifecycle.sources(Event.LEASE)) & (_PENDING_COUNT > 0)
-        old = self._take(TaskWrite(task_id, session_id, extra=[queued]), lease)
+        # queued → running moves the owner's and session's counts: the write needs the task's owner.
+        start = TaskWrite(task_id, session_id, owner=self._owner(task_id), extra=[queued])
+        start.counted().move(TaskStatus.QUEUED, TaskStatus.RUNNING)
+        old = self._take(start, lease)
         if old is not None and old.status == TaskStatus.RUNNING.value and _expired(old, now):
             expired = _status_in(lifecycle.sources(Event.TAKE_OVER)) & (TaskModel.lease_expires_at < now)
             takeover = TaskWrite(task_id, session_id, actions=[TaskModel.attempts.add(1)], extra=[expired])
             old = self._take(takeover, lease)
         if old is not None:
             raise LeaseRefused(_refusal(task_id, old))
+
+    @staticmethod
+    def _owner(task_id: str) -> str:
+        """The task's owner, read to build the lease's counter updates (an owner never changes)."""
+        try:
+            item = TaskModel.get(task_id, consistent_read=True, attributes_to_get=["owner"])
+        except DoesNotExist as error:
+            raise TaskNotFound(task_id) from error
+        return str(item.owner)
 
     def _take(self, write: TaskWrite, lease: Lease) -> TaskModel | None:
         """Commit `write` as a lease; None when it took, else the task as it was when only its own condition failed."""
@@ -144,7 +165,7 @@ class RunRepository:
             self._store.claims.stage_replacement(tx, write, task, turn.claim)
         elif turn.claim is not None:
             self._store.claims.stage(tx, write, task, turn.claim)
-        write.actions += _usage(new, answered=turn.answered)
+        write.actions += _usage(write, new, turn)
         if turn.answered:
             write.extra.append(_PENDING_COUNT == len(task.pending_prompts))
             write.actions.append(TaskModel.pending_prompts[0].remove())
@@ -215,7 +236,7 @@ class RunRepository:
 
 def _held(task: Task, lease: Lease) -> TaskWrite:
     """A task write that requires the task under `lease` (its state: the lifecycle's, through `moves`)."""
-    return TaskWrite(task.task_id, task.session_id, lease_id=lease.lease_id)
+    return TaskWrite(task.task_id, task.session_id, owner=task.owner, lease_id=lease.lease_id)
 
 
 def _status_in(statuses: frozenset[TaskStatus]) -> Condition:
@@ -223,8 +244,11 @@ def _status_in(statuses: frozenset[TaskStatus]) -> Condition:
     return condition
 
 
-def _usage(turns: list[NewInteraction], answered: bool) -> list[Action]:
-    """The task's counters after `turns`: tokens and cost summed; a turn (and a run turn) counted when `answered`."""
+def _usage(write: TaskWrite, turns: list[NewInteraction], turn: TurnRecord) -> list[Action]:
+    """The task's counters after `turns`: tokens and cost summed; a turn (and a run turn) counted when `answered`.
+
+    What they spent is also added to the session's and the owner's totals (in `write`'s transaction).
+    """
     tokens = Usage(
         input_tokens=sum(t.usage.input_tokens for t in turns),
         output_tokens=sum(t.usage.output_tokens for t in turns),
@@ -232,7 +256,9 @@ def _usage(turns: list[NewInteraction], answered: bool) -> list[Action]:
         cache_read_input_tokens=sum(t.usage.cache_read_input_tokens for t in turns),
     )
     cost = sum(t.cost_usd for t in turns)
-    counted = 1 if answered else 0
+    counted = 1 if turn.answered else 0
+    if counted or cost or tokens.total_tokens:
+        write.counted().spend(tokens, cost, counted, turn.prices or "unpriced")
     return [
         TaskModel.turns.add(counted),
         TaskModel.run_turns.add(counted),

@@ -14,7 +14,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from claude_tasks.core import lifecycle
-from claude_tasks.core.clock import now_iso
+from claude_tasks.core.clock import now, now_iso
 from claude_tasks.core.errors import (
     ClaudeSessionTaken,
     ConcurrentUpdate,
@@ -27,6 +27,7 @@ from claude_tasks.core.errors import (
 from claude_tasks.core.lifecycle import Event
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.models import TaskModel
+from claude_tasks.store.tally import Tally
 from claude_tasks.store.transaction import Transaction
 
 
@@ -46,6 +47,8 @@ class TaskWrite:
     lease_id: str | None = None
     actions: list[Action] = field(default_factory=list)
     extra: list[Condition] = field(default_factory=list)
+    # The counters the write changes (tasks by status, usage): staged in the same transaction.
+    tally: Tally | None = None
 
     def condition(self) -> Condition:
         cond = (
@@ -75,17 +78,36 @@ class TaskWrite:
     def moves(self, event: Event, to: TaskStatus | None = None) -> TaskWrite:
         """Require the task in a state the lifecycle table allows `event` from and, given `to`, move it there.
 
-        Narrows any states already required. Raises ValueError when the table does not lead from
-        `event` to `to`: a mistake in our code, which this makes impossible to commit.
+        Narrows any states already required (`TaskStateConflict` when none is left). A status change
+        is counted (store/tally.py), so it must come from one known status. Raises ValueError when the
+        table does not lead from `event` to `to`, or a change could come from several states: a
+        mistake in our code, which this makes impossible to commit.
         """
         row = lifecycle.transition(event)
         if to is not None and to not in row.targets:
             raise ValueError(f"the lifecycle has no {event.value!r} into {to.value!r}")
         allowed = row.sources if self.allowed_statuses is None else self.allowed_statuses & row.sources
+        if not allowed and self.allowed_statuses:  # required in a status the event does not apply to
+            raise TaskStateConflict(
+                f"task {self.task_id} is {', '.join(sorted(self.allowed_statuses))}: the operation needs it "
+                f"to be one of {', '.join(sorted(row.sources))}"
+            )
         self.allowed_statuses = allowed
         if to is not None:
             self.actions.append(TaskModel.status.set(to.value))
+            if len(allowed) != 1:
+                raise ValueError(f"{event.value!r} is counted: require the one status it moves from")
+            (source,) = allowed
+            self.counted().move(source, to)
         return self
+
+    def counted(self) -> Tally:
+        """The write's counter changes (made on first use). Raises ValueError without an `owner`."""
+        if self.owner is None:
+            raise ValueError(f"the write on task {self.task_id} is counted: name its owner")
+        if self.tally is None:
+            self.tally = Tally(self.owner, self.session_id, now())
+        return self.tally
 
     def stage(self, tx: Transaction) -> None:
         """Add this update to `tx` under the name `task`. Version-checked only when a version was given."""
@@ -94,6 +116,8 @@ class TaskWrite:
         item.version = self.version if self.version is not None else 1
         actions = [*self.actions, TaskModel.updated_at.set(now_iso())]
         tx.update("task", item, actions, self.condition(), check_version=self.version is not None)
+        if self.tally is not None:
+            self.tally.stage(tx)
 
     def explain(self, old: TaskModel | None) -> DomainError:
         """The domain error for a failed condition, given the task as it was (None: it did not exist)."""

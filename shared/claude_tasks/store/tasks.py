@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from claude_tasks.core.clock import now_iso
+from claude_tasks.core.clock import now, now_iso
 from claude_tasks.core.errors import (
     ConcurrentUpdate,
     Conflict,
@@ -28,8 +28,10 @@ from claude_tasks.store.ids import id_for, request_token
 from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
 from claude_tasks.store.records import task_record
 from claude_tasks.store.sessions import idle_shard
+from claude_tasks.store.tally import Tally
 from claude_tasks.store.task_write import TaskWrite
 from claude_tasks.store.transaction import Cancelled, IdempotentReplay, Transaction
+from claude_tasks.store.usage import QUOTA_NAMES
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -80,12 +82,18 @@ class TaskRepository:
         task with `created` True (see `Transaction.commit`). When `idempotent`, an
         existing task of that id (an earlier call) is returned with `created` False, unless it was
         made from another `request_fingerprint`: `IdempotencyKeyReused`.
+        It also counts the task for its session and owner (store/tally.py) and, under the owner's
+        quota, requires fewer than the allowed active tasks, creations this minute and spend this
+        month: `QuotaExceeded` says which limit refused it.
         Raises `SessionNotFound` or `SessionNotActive` only when the session's own
         condition failed; `TransientStoreError` when the database did not answer.
         """
         owner, session_id = item.owner, item.session_id
         if not session_id:
             raise SessionNotFound("(none)")
+        # The quota read builds the conditions; the conditions, in the transaction, enforce it.
+        tally = Tally(owner, session_id, now(), quota=self._store.usage.quota(owner))
+        tally.move(None, TaskStatus(item.status))
         tx = self._store.transaction(token)
         tx.update(
             "session",
@@ -95,12 +103,14 @@ class TaskRepository:
                 SessionModel.task_count.add(1),
                 SessionModel.updated_at.set(item.created_at),
                 SessionModel.idle_shard.remove(),
+                *tally.session_actions(),
             ],
             SessionModel.session_id.exists()
             & (SessionModel.owner == owner)
             & (SessionModel.status == SessionStatus.ACTIVE.value),
         )
         tx.put("task", item, TaskModel.task_id.does_not_exist())
+        tally.stage(tx, session=False)
         try:
             _commit_once(tx)
         except IdempotentReplay:
@@ -110,6 +120,9 @@ class TaskRepository:
                 return self._replayed(item), False
             if "session" in cancelled.failed:
                 raise _session_error(session_id, owner, cancelled.item("session", SessionModel)) from cancelled
+            over = set(cancelled.failed) & set(QUOTA_NAMES)
+            if over and tally.quota is not None:
+                raise self._store.usage.exceeded(owner, tally.quota, over, tally.at) from cancelled
             # A random id already taken by another write: never expected, and never "no such session".
             raise Conflict(f"task {item.task_id} already exists") from cancelled
         return task_record(item), True  # as written, version included: no read back
@@ -323,7 +336,9 @@ class TaskRepository:
             # A delete that stopped half-way left the task `deleting`: finish it.
             task = self.load_deleting(owner, task_id)
             return task
-        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.DELETE, TaskStatus.DELETING)
+        write = TaskWrite(task_id, task.session_id, owner=owner)
+        write.allowed_statuses = frozenset({task.status})  # the move out of it is counted
+        write.moves(Event.DELETE, TaskStatus.DELETING)
         write.actions.append(TaskModel.active_shard.remove())
         self.commit(write)
         return task

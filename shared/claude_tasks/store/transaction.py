@@ -79,10 +79,17 @@ class Transaction:
         self._actions["put"].append((name, lambda tx: tx.save(item, condition, return_values="ALL_OLD")))
 
     def update(
-        self, name: str, item: Model, actions: list[Action], condition: Condition, *, check_version: bool = True
+        self,
+        name: str,
+        item: Model,
+        actions: list[Action],
+        condition: Condition | None,
+        *,
+        check_version: bool = True,
     ) -> None:
         """Add an update. Every update names a condition: an unconditioned UpdateItem on a missing key
-        creates the item. With `check_version=False` a versioned item's version is still incremented,
+        creates the item — None is only for counters made on first use and never deleted (store/tally.py).
+        With `check_version=False` a versioned item's version is still incremented,
         but the write does not require it unchanged (its own conditions guard it)."""
         stamp = getattr(type(item), WRITE_ID, None)
         self._tables.add(item.Meta.table_name)
@@ -95,6 +102,12 @@ class Transaction:
                     item, actions, condition, return_values="ALL_OLD", add_version_condition=check_version
                 ),
             )
+        )
+
+    def check(self, name: str, model: type[Model], hash_key: str, range_key: str | None, condition: Condition) -> None:
+        """Add a condition check on an item the transaction does not write (absent items check as empty)."""
+        self._actions["check"].append(
+            (name, lambda tx: tx.condition_check(model, hash_key, range_key=range_key, condition=condition))
         )
 
     def delete(self, name: str, item: Model, condition: Condition, *, check_version: bool = False) -> None:

@@ -83,15 +83,22 @@ class TransitionRepository:
 
         Raises `TaskNotFound`, or `TaskStateConflict` for a task in any other state.
         """
-        task = self._store.tasks.get(owner, task_id)
-        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.CANCEL, TaskStatus.CANCELLED)
-        write.actions += [
-            TaskModel.lease_id.remove(),
-            TaskModel.lease_expires_at.remove(),
-            TaskModel.active_shard.remove(),
-        ]
-        self._store.tasks.commit(write)
-        return self._store.tasks.get(owner, task_id)
+        for _ in range(_ATTEMPTS):
+            task = self._store.tasks.get(owner, task_id)
+            write = _from_status(task).moves(Event.CANCEL, TaskStatus.CANCELLED)
+            write.actions += [
+                TaskModel.lease_id.remove(),
+                TaskModel.lease_expires_at.remove(),
+                TaskModel.active_shard.remove(),
+            ]
+            try:
+                self._store.tasks.commit(write)
+            except TaskStateConflict:
+                if task.status in lifecycle.ACTIVE:
+                    continue  # leased (or given back) between our read and our write: count it from there
+                raise
+            return self._store.tasks.get(owner, task_id)
+        raise ConcurrentUpdate(f"task {task_id} kept changing state; try again")
 
     def retry(self, owner: str, task_id: str) -> Task:
         """`failed`/`exhausted`/`cancelled` with prompts pending → `queued`, run counters reset, error removed.
@@ -107,7 +114,7 @@ class TransitionRepository:
             )
         if not task.pending_prompts:
             raise TaskStateConflict(f"task {task_id} has no pending prompt to run again")
-        write = TaskWrite(task_id, task.session_id, owner=owner).moves(Event.RETRY, TaskStatus.QUEUED)
+        write = _from_status(task).moves(Event.RETRY, TaskStatus.QUEUED)
         write.extra.append(size(TaskModel.pending_prompts) > 0)  # type: ignore[no-untyped-call]  # untyped helper
         write.actions += self._requeue(task_id)
         self._store.tasks.commit(write)
@@ -115,6 +122,13 @@ class TransitionRepository:
 
     def _requeue(self, task_id: str) -> list[Action]:
         return requeue_actions(task_id, self._store.settings.active_shards)
+
+
+def _from_status(task: Task) -> TaskWrite:
+    """A write that requires the task still in the status read: the move it makes is counted from there."""
+    write = TaskWrite(task.task_id, task.session_id, owner=task.owner)
+    write.allowed_statuses = frozenset({task.status})
+    return write
 
 
 def pending_budget(task: Task) -> int:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from claude_tasks.core.records import McpServer, PermissionMode, Session, TaskStatus, Workspace
+from claude_tasks.core.records import McpServer, NewTask, PermissionMode, Session, TaskStatus, Workspace
+from claude_tasks.core.usage import Quota
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.claude_double import ScriptedClaude
@@ -179,3 +180,27 @@ def test_a_task_create_with_claude_code_options_for_another_backend_is_rejected_
     assert len(failed_ids(response)) == 1
     assert any("allowed_tools" in r.__dict__.get("reason", "") for r in caplog.records)
     assert counts()["tasks"] == 0
+
+
+def test_a_task_create_over_its_owners_quota_waits_for_redelivery(
+    run: Run, store: Store, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given alice may create one task a minute, and has
+    store.usage.set_quota(session.owner, Quota(max_tasks_per_minute=1))
+    store.tasks.create(session.owner, session.session_id, NewTask(prompt="first"))
+    body = {
+        "type": "task.create",
+        "session_id": session.session_id,
+        "owner": session.owner,
+        "prompt": "p",
+        "idempotency_key": "over-quota",
+    }
+    # When a pipeline's task.create for her arrives
+    response = run(body=body)
+    # Then the record is not acknowledged (SQS delivers it again), saying which limit held it; nothing was created
+    assert len(failed_ids(response)) == 1
+    (logged,) = [r for r in caplog.records if r.getMessage() == "record not acknowledged"]
+    assert logged.__dict__["kind"] == "OverQuota"
+    assert "max_tasks_per_minute" in logged.__dict__["reason"]
+    assert "delivered again" in logged.__dict__["reason"]
+    assert counts()["tasks"] == 1

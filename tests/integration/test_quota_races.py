@@ -1,0 +1,87 @@
+"""Quotas under concurrency, with real threads against moto server: N + 1 racing creations under a limit of N."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from claude_tasks.core.errors import QuotaExceeded, TransientStoreError
+from claude_tasks.core.records import NewTask
+from claude_tasks.core.usage import Quota
+from claude_tasks.store import Store
+from claude_tasks.store.models import TaskModel, UsageModel
+
+LIMIT = 6
+
+
+def _race(store: Store, session_ids: list[str]) -> Counter[str]:
+    """One thread per session id creates one task in it, all released at once; returns how each ended."""
+    outcomes: Counter[str] = Counter()
+    lock, start = threading.Lock(), threading.Barrier(len(session_ids))
+
+    def create(session_id: str) -> None:
+        start.wait()
+        for _ in range(20):  # a transaction conflict is worth retrying; a quota refusal is the answer
+            try:
+                store.tasks.create("alice", session_id, NewTask(prompt="race"))
+                outcome = "created"
+            except QuotaExceeded as over:
+                outcome = f"refused: {over.limit}"
+            except TransientStoreError:
+                continue
+            with lock:
+                outcomes[outcome] += 1
+            return
+
+    threads = [threading.Thread(target=create, args=(s,)) for s in session_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes
+
+
+def test_n_plus_one_racing_creations_under_an_active_limit_of_n_leave_exactly_n(store: Store, session_factory) -> None:
+    # Given alice may have N tasks queued or running at once, and N + 1 sessions of hers
+    store.usage.set_quota("alice", Quota(max_active_tasks=LIMIT))
+    sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
+    # When N + 1 threads each create a task at the same moment
+    outcomes = _race(store, sessions)
+    # Then exactly N tasks exist, one creation was refused by the quota, and the counters say N
+    tasks = _stored()
+    total = UsageModel.get("alice", "total", consistent_read=True)
+    print(
+        f"\nmax_active_tasks={LIMIT}: {LIMIT + 1} racing creations -> {dict(outcomes)}; tasks stored: {tasks}; "
+        f"active counter: {total.active}"
+    )
+    assert tasks == outcomes["created"] == LIMIT
+    assert outcomes["refused: max_active_tasks"] == 1
+    assert int(total.active) == int(total.tasks_queued) == LIMIT
+
+
+def test_n_plus_one_racing_creations_under_a_per_minute_limit_of_n_leave_at_most_n_a_minute(
+    store: Store, session_factory
+) -> None:
+    # Given alice may create N tasks a minute, and N + 1 sessions of hers
+    store.usage.set_quota("alice", Quota(max_tasks_per_minute=LIMIT))
+    sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
+    # When N + 1 threads each create a task at the same moment
+    outcomes = _race(store, sessions)
+    # Then no minute holds more than N creations, and the stored tasks are exactly the minutes' counts
+    minutes = {
+        item.period: int(item.created) for item in UsageModel.query("alice", UsageModel.period.startswith("minute#"))
+    }
+    tasks = _stored()
+    print(
+        f"\nmax_tasks_per_minute={LIMIT}: {LIMIT + 1} racing creations -> {dict(outcomes)}; tasks stored: {tasks}; "
+        f"per minute: {minutes}"
+    )
+    assert all(count <= LIMIT for count in minutes.values())
+    assert tasks == outcomes["created"] == sum(minutes.values())
+    if len(minutes) == 1:  # the race did not straddle a minute's end: exactly N, and one refused
+        assert tasks == LIMIT and outcomes["refused: max_tasks_per_minute"] == 1
+
+
+def _stored() -> int:
+    return sum(1 for item in TaskModel.scan() if item.owner == "alice")
