@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from claude_tasks.app.dead_letter_views import DeadLetterPage, Redrive, RedriveRefusal, view
 from claude_tasks.app.delivery import Delivery, MessageRejected
-from claude_tasks.app.queue import TaskRun, parse
+from claude_tasks.app.messages import TaskRun, parse
 from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import DeadLetterQueueUnavailable, Forbidden, TaskNotFound
