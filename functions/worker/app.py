@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from claude_tasks.app.dead_letters import note_failure
+from claude_tasks.app.dead_letter_notes import note_failure
 from claude_tasks.app.delivery import Delivery, RecordFailed
 from claude_tasks.app.run import TaskExecutor
 from claude_tasks.core.config import get_settings

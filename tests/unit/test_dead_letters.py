@@ -13,8 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
+from claude_tasks.app.dead_letter_notes import note_failure
 from claude_tasks.app.dead_letter_views import NO_REASON
-from claude_tasks.app.dead_letters import DeadLetterQueues, note_failure
+from claude_tasks.app.dead_letters import DeadLetterQueues
 from claude_tasks.app.delivery import Delivery
 from claude_tasks.claude import RetryableClaudeError
 from claude_tasks.core.config import Settings

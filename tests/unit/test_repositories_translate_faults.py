@@ -8,9 +8,10 @@ from claude_tasks.store import Store
 
 
 def test_every_public_repository_method_translates_store_faults(store: Store) -> None:
-    # Given every repository the store holds
+    # Given every repository the store holds (each is made on first use: `getattr` makes them all)
+    attributes = {name: getattr(store, name) for name in dir(store) if not name.startswith("_")}
     repositories = {
-        name: repo for name, repo in vars(store).items() if type(repo).__module__.startswith("claude_tasks.store.")
+        name: repo for name, repo in attributes.items() if type(repo).__module__.startswith("claude_tasks.store.")
     }
     assert {
         "sessions",

@@ -21,8 +21,8 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from claude_tasks.app.dead_letter_views import DeadLetterPage, Redrive, RedriveRefusal, view
-from claude_tasks.app.delivery import Delivery, MessageRejected
-from claude_tasks.app.queue import TaskRun, parse
+from claude_tasks.app.delivery import MessageRejected
+from claude_tasks.app.messages import TaskRun, parse
 from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import DeadLetterQueueUnavailable, Forbidden, TaskNotFound
@@ -50,17 +50,6 @@ class _Queue:
     name: str
     dlq_url: str
     source_url: str
-
-
-def note_failure(store: Store, settings: Settings, delivery: Delivery, failure: str, reason: str) -> None:
-    """Keep the reason of a delivery that failed on its last allowed receive (the one after which SQS moves it
-    to the DLQ). Earlier failures are only logged: most are retried into a success. Never raises."""
-    if delivery.receive_count < settings.max_receive_count:
-        return
-    try:
-        store.dead_letters.note(delivery.message_id, reason, failure, delivery.receive_count)
-    except Exception:  # noqa: BLE001 - the reason is in the log too; the record's own failure must not hide it
-        logger.exception("could not keep the dead letter's reason", extra={"message_id": delivery.message_id})
 
 
 class DeadLetterQueues:

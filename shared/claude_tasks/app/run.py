@@ -25,8 +25,9 @@ from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from claude_tasks.app.agent_turn import AgentTurn, Stopped
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, OverQuota, RetryLater
+from claude_tasks.app.messages import TaskCleanup, TaskCreate, parse
 from claude_tasks.app.new_tasks import admitted
-from claude_tasks.app.queue import TaskCleanup, TaskCreate, TaskQueue, parse
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend, traced
 from claude_tasks.claude.agent import STOP_GRACE_S, AgentBackend, is_agent
 from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove

@@ -9,7 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from claude_tasks.app.queue import TaskCleanup, TaskQueue
+from claude_tasks.app.messages import TaskCleanup
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.app.service import TaskService
 from claude_tasks.claude.workspace import prepare
 from claude_tasks.core.config import Settings

@@ -7,7 +7,8 @@ from typing import Any
 
 import boto3
 
-from claude_tasks.app.queue import TaskQueue, TaskRun
+from claude_tasks.app.messages import TaskRun
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.app.service import TaskService
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import NewTask, Session, TaskStatus
