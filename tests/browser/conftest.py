@@ -49,7 +49,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running on the main thread while it
+# lives, and the tests after these (the Claude Code worker's asyncio.run among them) need it gone.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     why = missing()
     if why:
