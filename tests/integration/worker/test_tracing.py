@@ -78,7 +78,8 @@ def test_a_traced_turn_has_the_claude_call_and_each_transaction_as_spans_without
         "DynamoDB.TransactWriteItems",
     ]
     lease, turn = (s.attributes or {} for s in children if s.name.startswith("DynamoDB"))
-    assert lease["claude_tasks.transaction.actions"] == ("task",)
+    # (the lease moves the task from queued to running in its session's and owner's counters too)
+    assert lease["claude_tasks.transaction.actions"] == ("task", "session", "owner")
     assert "claude-tasks-interactions" in str(turn["aws.dynamodb.table_names"])
     # And no span holds the prompt or the reply, nor any part of them
     texts = attribute_texts(finished)
