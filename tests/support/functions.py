@@ -7,7 +7,6 @@ and the worker the way Lambda's SQS poller does (receive, invoke, delete what it
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import boto3
 import pytest
 
 from claude_tasks.core.config import Settings
-from tests.support.handlers import load_handler
+from tests.support.handlers import clear_api_caches, load_handler
 from tests.support.http_api import HttpResult, http_event, invoke
 from tests.support.worker import LambdaContextStub, Worker, loaded_worker
 
@@ -76,10 +75,9 @@ def loaded_functions(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Ite
     `routes.params` module, which every load of the API shares: it is cleared before and after."""
     for worker in loaded_worker(settings, monkeypatch):
         api_module = load_handler("api")
-        service_cache = importlib.import_module("routes.params").task_service
-        service_cache.cache_clear()
+        clear_api_caches()
         yield Functions(worker, api_module)
-        service_cache.cache_clear()
+        clear_api_caches()
 
 
 def _as_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
