@@ -7,7 +7,7 @@ from collections import Counter
 
 from claude_tasks.core.errors import QuotaExceeded, TransientStoreError
 from claude_tasks.core.records import NewTask
-from claude_tasks.core.usage import Quota
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.models import TaskModel, UsageModel
 
@@ -44,7 +44,7 @@ def _race(store: Store, session_ids: list[str]) -> Counter[str]:
 
 def test_n_plus_one_racing_creations_under_an_active_limit_of_n_leave_exactly_n(store: Store, session_factory) -> None:
     # Given alice may have N tasks queued or running at once, and N + 1 sessions of hers
-    store.usage.set_quota("alice", Quota(max_active_tasks=LIMIT))
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=LIMIT))
     sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
     # When N + 1 threads each create a task at the same moment
     outcomes = _race(store, sessions)
@@ -64,7 +64,7 @@ def test_n_plus_one_racing_creations_under_a_per_minute_limit_of_n_leave_at_most
     store: Store, session_factory
 ) -> None:
     # Given alice may create N tasks a minute, and N + 1 sessions of hers
-    store.usage.set_quota("alice", Quota(max_tasks_per_minute=LIMIT))
+    store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=LIMIT))
     sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
     # When N + 1 threads each create a task at the same moment
     outcomes = _race(store, sessions)

@@ -135,7 +135,8 @@ class TaskService:
     def follow_up(self, owner: str, task_id: str, prompt: str) -> Task:
         """Queue `prompt` in the task's conversation; a finished task is queued and enqueued again.
 
-        Raises `PromptTooLarge`, `TaskNotFound`, `ConcurrentUpdate`.
+        Raises `PromptTooLarge`, `TaskNotFound`, `ConcurrentUpdate`, `QuotaExceeded` (a finished task queued
+        again over the owner's active tasks or monthly spend).
         """
         self._check_prompt(prompt)
         task, requeued = self._store.transitions.follow_up(owner, task_id, prompt)
@@ -150,7 +151,7 @@ class TaskService:
     def retry(self, owner: str, task_id: str) -> Task:
         """Queue a failed, exhausted or cancelled task again and enqueue it.
 
-        Raises `TaskNotFound`, `TaskStateConflict`.
+        Raises `TaskNotFound`, `TaskStateConflict`, `QuotaExceeded` (over the owner's active tasks or monthly spend).
         """
         task = self._store.transitions.retry(owner, task_id)
         self._enqueue(task)

@@ -8,15 +8,15 @@ from dataclasses import replace
 import pytest
 
 from claude_tasks.core.records import Session
-from claude_tasks.core.usage import Quota
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.runs import Lease
 from tests.support.turns import turn
 from tests.unit.api.conftest import Call
 
 LIMITS = {
-    "max_active_tasks": Quota(max_active_tasks=1),
-    "max_tasks_per_minute": Quota(max_tasks_per_minute=1),
+    "max_active_tasks": QuotaOverride(max_active_tasks=1),
+    "max_tasks_per_minute": QuotaOverride(max_tasks_per_minute=1),
 }
 
 
@@ -52,7 +52,7 @@ def test_a_creation_over_the_monthly_spend_is_429_until_the_month_ends(
     call: Call, store: Store, session: Session, task_factory
 ) -> None:
     # Given alice allowed $0.001 a month and a turn that cost more
-    store.usage.set_quota("alice", Quota(monthly_spend_usd=0.001))
+    store.usage.set_quota("alice", QuotaOverride(monthly_spend_usd=0.001))
     _spend(store, task_factory(session), 0.002)
     # When she creates a task, Then 429 names the spend and the month's end
     result = _create(call, session)
