@@ -51,6 +51,9 @@ API_ROUTES = {
     ("GET", "/admin/consistency"),
     ("GET", "/admin/dead-letters"),
     ("POST", "/admin/dead-letters/redrive"),
+    ("GET", "/admin/quotas/{owner}"),
+    ("PUT", "/admin/quotas/{owner}"),
+    ("DELETE", "/admin/quotas/{owner}"),
     ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }

@@ -251,6 +251,16 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:BatchGetItem", "UsageTable"): Use(
             "GET /usage reads the owner's total, month and quota", f"{STORE}/usage.py", r"UsageModel\.batch_get\("
         ),
+        ("dynamodb:PutItem", "UsageTable"): Use(
+            "PUT /admin/quotas/{owner} keeps an owner's quota overrides",
+            f"{STORE}/usage.py",
+            r"item = UsageModel\(owner, periods\.QUOTA",
+        ),
+        ("dynamodb:DeleteItem", "UsageTable"): Use(
+            "DELETE /admin/quotas/{owner} drops an owner's quota overrides",
+            f"{STORE}/usage.py",
+            r"UsageModel\(owner, periods\.QUOTA\)\.delete\(\)",
+        ),
         ("dynamodb:GetItem", "AuditTable"): Use(
             "GET /admin/consistency serves the full check's last report",
             f"{STORE}/audit_record.py",

@@ -48,6 +48,27 @@ def test_a_creation_over_a_quota_is_429_saying_which_and_when(
     assert ("resets_at" in body) is (limit == "max_tasks_per_minute")
 
 
+@pytest.mark.parametrize("name", ["send_message", "retry_task"])
+def test_a_follow_up_or_retry_over_the_active_tasks_quota_is_429(
+    call: Call, store: Store, session: Session, task_factory, name: str
+) -> None:
+    # Given alice allowed one active task: one cancelled, another queued
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=1))
+    finished = task_factory(session)
+    assert call("cancel_task", path={"task_id": finished.task_id}).status == 200
+    assert _create(call, session).status == 202
+    # When she follows up on (or retries) the cancelled task, which would queue it again
+    body = {"prompt": "Go on"} if name == "send_message" else None
+    result = call(name, path={"task_id": finished.task_id}, body=body)
+    # Then 429 as for a creation, and the task stays cancelled
+    assert result.status == 429, result.body
+    problem = result.json()
+    assert problem["type"] == "urn:claude-tasks:problem:quota-exceeded"
+    assert (problem["limit"], problem["current"], problem["allowed"]) == ("max_active_tasks", 1, 1)
+    assert int(result.headers["Retry-After"]) >= 1
+    assert store.tasks.get("alice", finished.task_id).status == "cancelled"
+
+
 def test_a_creation_over_the_monthly_spend_is_429_until_the_month_ends(
     call: Call, store: Store, session: Session, task_factory
 ) -> None:
