@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from claude_tasks.core.usage import OwnerQuota, QuotaOverride
+from claude_tasks.core.usage import OwnerQuota
 
 from problems import documented
 from routes.params import DeadLetters, Owner, Service
-from schemas import ConsistencyReport, DeadLetterPage, Redrive, RedriveBody
+from schemas import ConsistencyReport, DeadLetterPage, QuotaBody, Redrive, RedriveBody
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 QuotaOwner = Annotated[str, Path(min_length=1, max_length=256, description="The owner (a principal) whose quota.")]
@@ -85,8 +85,8 @@ def get_quota(owner: QuotaOwner, caller: Owner, service: Service) -> OwnerQuota:
     tags=["admin"],
     responses=documented(200, "The overrides as kept, and the quota that now applies.", 400, 403, 503),
 )
-def set_quota(owner: QuotaOwner, caller: Owner, service: Service, body: QuotaOverride) -> OwnerQuota:
-    return service.set_quota(caller, owner, body)
+def set_quota(owner: QuotaOwner, caller: Owner, service: Service, body: QuotaBody) -> OwnerQuota:
+    return service.set_quota(caller, owner, body.override())
 
 
 @router.delete(

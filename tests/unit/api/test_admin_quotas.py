@@ -67,14 +67,16 @@ def test_a_put_replaces_the_overrides_and_a_delete_drops_them(call: Call, admin:
     [
         ({"max_active_tasks": -1}, "max_active_tasks", "greater_than_equal"),
         ({"monthly_spend_usd": -0.5}, "monthly_spend_usd", "greater_than_equal"),
-        ({"max_tasks_per_minute": 1.5}, "max_tasks_per_minute", "int_from_float"),
+        ({"max_tasks_per_minute": 1.5}, "max_tasks_per_minute", "int_type"),
+        ({"max_active_tasks": "5"}, "max_active_tasks", "int_type"),
+        ({"max_active_tasks": True}, "max_active_tasks", "int_type"),
         ({"max_active": 2}, "max_active", "extra_forbidden"),
     ],
 )
 def test_an_invalid_override_is_422_naming_the_field(
     call: Call, admin: str, body: dict[str, object], field: str, kind: str
 ) -> None:
-    # When carol sends a negative limit, a fraction of a task, or a field that is not a limit
+    # When carol sends a negative limit, a fraction of a task, a string or a boolean, or a field that is not a limit
     result = call("set_owner_quota", owner=admin, path={"owner": "alice"}, body=body)
     # Then 422 problem+json names it, and nothing is kept
     assert result.status == 422, result.body
