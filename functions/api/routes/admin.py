@@ -1,5 +1,5 @@
-"""Administration, for the principals configured as admins: the consistency report, the dead-letter queues and
-owners' quotas."""
+"""Administration, for the principals configured as admins: the consistency report and its recount, the
+dead-letter queues, and owners' quotas."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from claude_tasks.core.usage import OwnerQuota
 
 from problems import documented
 from routes.params import DeadLetters, Owner, Service
-from schemas import ConsistencyReport, DeadLetterPage, QuotaBody, Redrive, RedriveBody
+from schemas import ConsistencyReport, DeadLetterPage, QuotaBody, Recount, RecountBody, Redrive, RedriveBody
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 QuotaOwner = Annotated[str, Path(min_length=1, max_length=256, description="The owner (a principal) whose quota.")]
@@ -37,6 +37,23 @@ QUOTAS = (
 )
 def consistency(owner: Owner, service: Service) -> ConsistencyReport:
     return service.consistency(owner)
+
+
+@router.post(
+    "/admin/consistency/recount",
+    operation_id="recountCounters",
+    summary="Set a session's task counters (task_count, tasks by status) to what its tasks add up to",
+    description=(
+        "The repair of a `counter_drift`, and of counters that began at 0 when a stack with tasks was upgraded. "
+        "The session's tasks are counted while it holds still, and the counters written in one write conditioned "
+        "on the session being unchanged since: a task changed meanwhile makes it count again (503 if it never "
+        "settles: try again). Turns, tokens and cost are not recounted (spend stays after a task is deleted)."
+    ),
+    tags=["admin"],
+    responses=documented(200, "The counters corrected (none: they were right).", 403, 404, 503),
+)
+def recount(owner: Owner, service: Service, body: RecountBody) -> Recount:
+    return service.recount(owner, body.session_id)
 
 
 @router.get(
