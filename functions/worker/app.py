@@ -102,6 +102,7 @@ def _delivery(record: SQSRecord, context: LambdaContext | None) -> Delivery:
         message_id=record.message_id,
         receive_count=int(record.attributes.approximate_receive_count),
         ends_at=ends_at,
+        receipt_handle=record.receipt_handle,
     )
 
 

@@ -1,4 +1,4 @@
-"""The task queue's sender, used by the API and the janitor (its messages: `claude_tasks.app.messages`).
+"""The task queue's sender, used by the API, the janitor and the worker (its messages: `claude_tasks.app.messages`).
 
 The messages are imported on the first send, not at import: the janitor's cold start
 does not pay for the models it builds one of per stuck task.
@@ -40,6 +40,20 @@ class TaskQueue:
         see `send_run` for the forgiving form."""
         url = queue_url or self._settings.task_queue_url
         self._sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json())
+
+    def hold(self, receipt_handle: str, seconds: int) -> bool:
+        """Make a message received from this worker's queue (TASK_QUEUE_URL) visible again `seconds` from now,
+        for a record about to be reported failed: SQS delivers it after that wait rather than after the
+        queue's visibility timeout. Returns False (and logs) when the call failed: then it comes back after
+        the visibility timeout, as it would have anyway."""
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._settings.task_queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except Exception:  # noqa: BLE001 - the message is redelivered anyway, only later
+            logger.warning("could not shorten a failed message's visibility", exc_info=True)
+            return False
+        return True
 
     def queue_for(self, backend: str | None) -> str:
         """Where a task on `backend` (None: the deployment's default) runs: Claude Code tasks on their own

@@ -59,6 +59,9 @@ LEASE_GRACE_S = 30.0
 CALL_MARGIN_S = 10.0
 # Follow-ups arriving faster than a turn's write can land are not a real workload.
 RECORD_ATTEMPTS = 5
+# A task.create held back over its owner's quota comes back no sooner than this (SQS's own minimum is
+# 0, which would deliver it again at once, only to be refused again).
+MIN_HOLD_S = 1
 
 
 def correlate(task_id: str) -> None:
@@ -127,13 +130,26 @@ class TaskExecutor:
         except QuotaExceeded as over:
             # Not dropped, not rejected: the message waits for the quota (or ages out to the DLQ saying why).
             last = delivery.receive_count >= self.settings.max_receive_count
-            fate = "goes to the DLQ" if last else "will be delivered again"
+            wait = self._hold(delivery, over)
+            fate = "goes to the DLQ" if last else f"will be delivered again{wait}"
             raise OverQuota(
                 f"task.create for {message.owner} waits: {over} (receive {delivery.receive_count} of "
                 f"{self.settings.max_receive_count}; the message {fate})"
             ) from over
         except DomainError as refused:  # no session, not active, too large, not offered, key reused
             raise MessageRejected(str(refused)) from refused
+
+    def _hold(self, delivery: Delivery, over: QuotaExceeded) -> str:
+        """Have SQS deliver the message again once the quota allows more, not after the whole visibility
+        timeout: its Retry-After (for the active-tasks limit, which has no reset time, the fixed
+        `ACTIVE_RETRY_AFTER_S` of store/usage.py), at least `MIN_HOLD_S`, at most `max_hold_s`. Returns how
+        the reason says it ("" when the visibility stays the queue's)."""
+        if delivery.receipt_handle is None:
+            return ""
+        seconds = min(max(MIN_HOLD_S, over.retry_after_s), self.settings.max_hold_s)
+        if not self._queue.hold(delivery.receipt_handle, seconds):
+            return ""
+        return f" in {seconds} s"
 
     def _clean_up(self, message: TaskCleanup) -> Outcome:
         """Remove a deleted task's worktree. A project that is gone (or not this worker's to reach) has

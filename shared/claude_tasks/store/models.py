@@ -269,7 +269,7 @@ class UsageModel(Totals, Model):
     active = NumberAttribute(null=True)
     # On `minute#…`: tasks created in that minute.
     created = NumberAttribute(null=True)
-    # On `quota`: the owner's overrides of the deployment's quota (absent: the default).
+    # On `quota`: the owner's overrides of the deployment's quota (absent: the default; 0: no limit).
     max_active_tasks = NumberAttribute(null=True)
     max_tasks_per_minute = NumberAttribute(null=True)
     monthly_spend_usd = NumberAttribute(null=True)
