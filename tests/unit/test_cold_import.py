@@ -66,3 +66,9 @@ def test_a_handler_imports_no_library_its_first_request_does_not_need(function: 
 def test_the_janitor_does_not_load_asyncio() -> None:
     # The API's resolver and the worker's batch processor import asyncio themselves; nothing of ours does
     assert "asyncio" not in _import("janitor")["modules"]
+
+
+def test_the_worker_does_not_load_claude_codes_turn() -> None:
+    # A chat task's run needs none of it; a Claude Code task imports it with the Claude Code SDK
+    agent_path = {"claude_tasks.app.agent_turn", "claude_tasks.claude.agent", "claude_tasks.claude.workspace"}
+    assert agent_path & set(_import("worker")["modules"]) == set()

@@ -7,9 +7,13 @@ traces, not by the task's owner.
 
 from __future__ import annotations
 
-from claude_tasks.claude.agent import AgentBackend, AgentRequest, AgentResult, Check, Record
+from typing import TYPE_CHECKING
+
 from claude_tasks.claude.base import ClaudeBackend, ClaudeReply, ClaudeRequest
 from claude_tasks.core.tracing import Tracer
+
+if TYPE_CHECKING:
+    from claude_tasks.claude.agent import AgentBackend, AgentRequest, AgentResult, Check, Record
 
 
 def complete(tracer: Tracer, backend: ClaudeBackend, request: ClaudeRequest, task_id: str) -> ClaudeReply:
