@@ -72,3 +72,9 @@ def test_the_worker_does_not_load_claude_codes_turn() -> None:
     # A chat task's run needs none of it; a Claude Code task imports it with the Claude Code SDK
     agent_path = {"claude_tasks.app.agent_turn", "claude_tasks.claude.agent", "claude_tasks.claude.workspace"}
     assert agent_path & set(_import("worker")["modules"]) == set()
+
+
+def test_the_task_events_function_loads_no_write_path() -> None:
+    # It reads stream images (`store.records`) and never writes: no transaction, task write or content store
+    writes = {"claude_tasks.store.transaction", "claude_tasks.store.task_write", "claude_tasks.store.content"}
+    assert writes & set(_import("events")["modules"]) == set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
@@ -22,7 +23,9 @@ from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus, Usage
 from claude_tasks.core.usage import Quota
 from claude_tasks.store.models import SessionModel, Totals, UsageModel
-from claude_tasks.store.transaction import Transaction
+
+if TYPE_CHECKING:  # the task events function reads counts (`store.records`) and never writes
+    from claude_tasks.store.transaction import Transaction
 
 # The statuses counted; `deleting` is not: a task marked for deletion has left its count.
 COUNTED = (
