@@ -22,6 +22,7 @@ BUILT_AT_IMPORT = {"claude_tasks.core.config.Settings", "claude_tasks.core.recor
 _PROBE = """
 import gc, json, sys
 import app
+gc.unfreeze()  # the handler froze its import's objects, which hides them from gc.get_objects()
 from pydantic import BaseModel
 built = sorted(
     f"{c.__module__}.{c.__qualname__}" for c in gc.get_objects()
@@ -78,3 +79,21 @@ def test_the_task_events_function_loads_no_write_path() -> None:
     # It reads stream images (`store.records`) and never writes: no transaction, task write or content store
     writes = {"claude_tasks.store.transaction", "claude_tasks.store.task_write", "claude_tasks.store.content"}
     assert writes & set(_import("events")["modules"]) == set()
+
+
+@pytest.mark.parametrize("function", HANDLERS)
+def test_a_handler_imports_with_the_collector_off_and_turns_it_back_on(function: str) -> None:
+    # When a fresh interpreter imports the handler (its first lines turn the cyclic collector off)
+    probe = "import gc, json, app; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
+    out = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-c", probe],
+        cwd=FUNCTIONS / function,
+        env={"PATH": "", "AWS_REGION": "us-east-1", "PYTHONPATH": ":".join(sys.path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    enabled, frozen = json.loads(out.strip().splitlines()[-1])
+    # Then the collector is on again for the invocations, and leaves the import's objects out of its passes
+    assert enabled is True
+    assert frozen > 0
