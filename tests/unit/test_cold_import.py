@@ -76,8 +76,9 @@ def test_the_worker_does_not_load_claude_codes_turn() -> None:
 
 
 def test_the_task_events_function_loads_no_write_path() -> None:
-    # It reads stream images (`store.records`) and never writes: no transaction, task write or content store
-    writes = {"claude_tasks.store.transaction", "claude_tasks.store.task_write", "claude_tasks.store.content"}
+    # It reads stream images (`store.records`) and never writes: no transaction, task write, tally or content store
+    writes = {"transaction", "task_write", "tally", "content"}
+    writes = {f"claude_tasks.store.{name}" for name in writes}
     assert writes & set(_import("events")["modules"]) == set()
 
 

@@ -22,24 +22,10 @@ from claude_tasks.core import usage as periods
 from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus, Usage
 from claude_tasks.core.usage import Quota
-from claude_tasks.store.models import SessionModel, Totals, UsageModel
+from claude_tasks.store.models import COUNTED, SessionModel, Totals, UsageModel, count_attribute
 
 if TYPE_CHECKING:  # the task events function reads counts (`store.records`) and never writes
     from claude_tasks.store.transaction import Transaction
-
-# The statuses counted; `deleting` is not: a task marked for deletion has left its count.
-COUNTED = (
-    TaskStatus.QUEUED,
-    TaskStatus.RUNNING,
-    TaskStatus.SUCCEEDED,
-    TaskStatus.FAILED,
-    TaskStatus.EXHAUSTED,
-    TaskStatus.CANCELLED,
-)
-
-
-def count_attribute(status: TaskStatus) -> str:
-    return f"tasks_{status.value}"
 
 
 @dataclass
