@@ -43,9 +43,9 @@ from claude_tasks.core.records import (
     TaskStatus,
     Workspace,
 )
-from claude_tasks.store.audit import ConsistencyReport
+from claude_tasks.store.audit import ConsistencyReport, Recount
 
-__all__ = ["ConsistencyReport", "DeadLetterPage", "Redrive"]
+__all__ = ["ConsistencyReport", "DeadLetterPage", "Recount", "Redrive"]
 
 # `deleting` is internal: a reader never sees a task in it, so callers can neither filter by it nor receive it.
 PublicTaskStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "exhausted"]
@@ -141,6 +141,10 @@ class RedriveBody(_Body):
     message_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=100, description="The messages to redrive; none named (`{}`): every one."
     )
+
+
+class RecountBody(_Body):
+    session_id: str = Field(min_length=1, max_length=128, description="The session whose task counters to recount.")
 
 
 class CreateSessionBody(_Body):

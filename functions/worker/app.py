@@ -17,13 +17,11 @@ gc.disable()
 
 import contextvars
 import math
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -32,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from claude_tasks.app.dead_letter_notes import note_failure
 from claude_tasks.app.delivery import Delivery, RecordFailed
 from claude_tasks.app.run import TaskExecutor
+from claude_tasks.core import metrics as published
 from claude_tasks.core.config import get_settings
 from claude_tasks.store import Store
 
@@ -43,7 +42,6 @@ metrics = Metrics()
 settings = get_settings()
 # No network here: clients are made on first use, and a Claude backend (and its SDK) on the first task that needs it.
 executor = TaskExecutor(Store(settings), settings)
-_metrics_lock = threading.Lock()
 
 
 class ConcurrentBatchProcessor(BatchProcessor):
@@ -75,8 +73,7 @@ processor = ConcurrentBatchProcessor(MAX_CONCURRENT_RECORDS)
 
 
 def _count(name: str) -> None:
-    with _metrics_lock:  # records finish on several threads; the metric set is a plain dict
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    published.add(name)  # under the lock every addition of the batch's record threads takes
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:

@@ -31,7 +31,7 @@ from claude_tasks.store.models import (
     TranscriptItem,
     UsageModel,
 )
-from tests.support.handlers import load_handler
+from tests.support.handlers import clear_api_caches, load_handler
 from tests.support.http_api import HttpResult, http_event, invoke
 from tests.support.worker import LambdaContextStub, environment, failed_ids, load_event, with_bodies
 
@@ -144,6 +144,7 @@ def handlers(settings: Settings) -> Iterator[Handlers]:
     clear_backends()
     try:
         api, worker = load_handler("api"), load_handler("worker")
+        clear_api_caches()  # an earlier section's service would still talk to its own (stopped) moto server
         service = importlib.import_module("routes.params").task_service()
         recorder = Recorder()
         stores = (service._store, worker.executor.store)
@@ -159,3 +160,4 @@ def handlers(settings: Settings) -> Iterator[Handlers]:
         os.environ.update(saved)
         get_settings.cache_clear()
         clear_backends()
+        clear_api_caches()

@@ -7,7 +7,6 @@ and the worker the way Lambda's SQS poller does (receive, invoke, delete what it
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ import boto3
 import pytest
 
 from claude_tasks.core.config import Settings
-from tests.support.handlers import load_handler
+from tests.support.handlers import clear_api_caches, load_handler
 from tests.support.http_api import HttpResult, http_event, invoke
-from tests.support.worker import LambdaContextStub, Worker, loaded_worker
+from tests.support.worker import LambdaContextStub, Worker, deliver_once, loaded_worker
 
 SCHEDULE = Path(__file__).resolve().parents[2] / "events" / "schedule" / "janitor.json"
 
@@ -53,15 +52,8 @@ class Functions:
         and after `maxReceiveCount` receives moto's redrive moves it to the DLQ."""
         sqs, url = self.sqs(), self.settings.task_queue_url
         for _ in range(rounds):
-            received = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageSystemAttributeNames=["All"]
-            ).get("Messages", [])
-            if not received:
+            if not deliver_once(self.worker, sqs, url):
                 return
-            failed = {f["itemIdentifier"] for f in self.worker.invoke(_as_event(received))["batchItemFailures"]}
-            for message in received:
-                if message["MessageId"] not in failed:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         raise AssertionError("the task queue never drained")
 
     def dead_letters(self) -> list[str]:
@@ -76,27 +68,6 @@ def loaded_functions(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Ite
     `routes.params` module, which every load of the API shares: it is cleared before and after."""
     for worker in loaded_worker(settings, monkeypatch):
         api_module = load_handler("api")
-        service_cache = importlib.import_module("routes.params").task_service
-        service_cache.cache_clear()
+        clear_api_caches()
         yield Functions(worker, api_module)
-        service_cache.cache_clear()
-
-
-def _as_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The event Lambda's SQS poller builds from received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:claude-tasks-tasks",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
+        clear_api_caches()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from pathlib import Path
 from types import ModuleType
@@ -20,3 +21,11 @@ def load_handler(name: str) -> ModuleType:
     `app` modules never clash. Raises ImportError if the file is missing.
     """
     return load_module(FUNCTIONS / name, "app", f"handler_{name}_{next(_loads)}")
+
+
+def clear_api_caches() -> None:
+    """Forget the API's service objects, which `routes.params` builds once per process (as a Lambda
+    container does) and every load of the API shares: the next request builds them from the settings now."""
+    params = importlib.import_module("routes.params")
+    params.task_service.cache_clear()
+    params.dead_letter_queues.cache_clear()

@@ -155,3 +155,38 @@ def loaded_worker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterat
     yield Worker(load_handler("worker"), settings)
     get_settings.cache_clear()
     clear_backends()
+
+
+def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The event Lambda's SQS poller builds from messages received with `MessageSystemAttributeNames=["All"]`."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:claude-tasks-tasks",
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
+
+
+def deliver_once(worker: Worker, sqs: Any, url: str) -> int:
+    """One turn of Lambda's SQS poller: receive up to 10 messages (visible again at once if they fail), invoke
+    the worker, delete the acknowledged ones; returns how many were received. After `maxReceiveCount`
+    receives, the queue's redrive (moto's too) moves a message to the DLQ."""
+    received = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageSystemAttributeNames=["All"]
+    ).get("Messages", [])
+    if received:
+        failed = {f["itemIdentifier"] for f in worker.invoke(sqs_event(received))["batchItemFailures"]}
+        for message in received:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return len(received)

@@ -148,6 +148,17 @@ def test_audit_prints_the_table_and_exits_4_on_violations(api: str, capsys: pyte
     assert "Orphaned sessions (no tasks)" in out and "Violations: 1" in out and "orphaned_task  t-9" in out
 
 
+def test_recount_sends_the_session_and_prints_what_was_corrected(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an API whose recount corrected one counter
+    fix = {"counter": "tasks_queued", "stored": 0, "counted": 2}
+    Canned.routes[("POST", "/admin/consistency/recount")] = (200, {"session_id": "s-1", "corrected": [fix]})
+    # When the session is recounted
+    assert main(["--api-url", api, "--token", "admin", "recount", "--session", "s-1"]) == 0
+    # Then the route got the session, and the correction is printed
+    assert Canned.bodies[-1] == {"session_id": "s-1"}
+    assert "tasks_queued  0 -> 2" in capsys.readouterr().out
+
+
 def test_dlq_list_shows_each_reason_and_redrive_exits_4_when_one_is_refused(
     api: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

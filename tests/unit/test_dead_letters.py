@@ -24,7 +24,7 @@ from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store
 from tests.conftest import TaskFactory
 from tests.support.claude_double import ScriptedClaude
-from tests.support.worker import Worker, loaded_worker, run_body
+from tests.support.worker import Worker, deliver_once, loaded_worker, run_body
 
 ADMIN = "root"
 
@@ -57,28 +57,10 @@ def exhaust(worker: Worker, sqs: Any) -> Callable[[str], str]:
         url = worker.settings.task_queue_url
         message_id: str = sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]
         for _ in range(worker.settings.max_receive_count + 1):  # the receive after the last moves it
-            received = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageSystemAttributeNames=["All"]
-            ).get("Messages", [])
-            if received:
-                failed = {f["itemIdentifier"] for f in worker.invoke(_as_event(received))["batchItemFailures"]}
-                for message in received:
-                    if message["MessageId"] not in failed:
-                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            deliver_once(worker, sqs, url)
         return message_id
 
     return run
-
-
-def _as_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    records = [
-        {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-         "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:claude-tasks-tasks",
-         "awsRegion": "us-east-1"}
-        for m in messages
-    ]  # fmt: skip
-    return {"Records": records}
 
 
 def _bodies(sqs: Any, url: str) -> list[str]:

@@ -19,11 +19,13 @@ from claude_tasks.core.errors import (
     InteractionSessionMismatch,
     NotFound,
     SessionHasTasks,
+    SessionNotFound,
     TaskStateConflict,
 )
 from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import ClaudeSessionClaim, SessionModel, TaskModel, UsageModel
 from claude_tasks.store.records import totals
 from claude_tasks.store.runs import Lease, LeaseRefused
@@ -184,6 +186,20 @@ class RepositoryMachine(RuleBasedStateMachine):
             self.store.tasks.update(task.owner, task.task_id, {field: value})
         except ImmutableField:
             assert field in ("session_id", "owner")
+
+    @rule(session=sessions, lost=st.integers(min_value=0, max_value=3))
+    def recount(self, session: Session, lost: int) -> None:
+        """The admin's recount (a counter `lost` off first, written around the repository): it corrects just
+        that, and the invariants (counters, idle index, audit) hold after its write."""
+        if session.session_id not in self.live_sessions:
+            with pytest.raises(SessionNotFound):
+                self.store.counters.recount_session(session.session_id)
+            return
+        right = int(SessionModel.get(session.session_id, consistent_read=True).tasks_queued or 0)
+        if lost:
+            SessionModel(session.session_id).update(actions=[SessionModel.tasks_queued.set(right + lost)])
+        fixed = self.store.counters.recount_session(session.session_id)
+        assert fixed == ([Drift("tasks_queued", right + lost, right)] if lost else [])
 
     @invariant()
     def stored_state_matches_the_model(self) -> None:

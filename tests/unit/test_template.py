@@ -49,6 +49,7 @@ API_ROUTES = {
     ("GET", "/tasks/{task_id}/interactions"),
     ("GET", "/usage"),
     ("GET", "/admin/consistency"),
+    ("POST", "/admin/consistency/recount"),
     ("GET", "/admin/dead-letters"),
     ("POST", "/admin/dead-letters/redrive"),
     ("GET", "/capabilities"),

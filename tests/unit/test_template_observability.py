@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 WORKER_APP = ROOT / "functions" / "worker" / "app.py"
 SERVICE = ROOT / "shared" / "claude_tasks" / "app" / "service.py"
+CORE_METRICS = ROOT / "shared" / "claude_tasks" / "core" / "metrics.py"
+EVENTS_APP = ROOT / "functions" / "events" / "app.py"
 NEW_ALARMS = {
     # logical id: (namespace, metric, statistic, threshold)
     "InvariantViolationsAlarm": ("ClaudeTaskServer", "InvariantViolations", "Maximum", 0),
@@ -73,10 +75,20 @@ def worker_metrics() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def published(janitor_metrics: set[str], worker_metrics: set[str]) -> set[str]:
+def claude_metrics() -> set[str]:
+    # Every Claude call's figures, named where `core.metrics` adds them.
+    names = set(re.findall(r'add\("(\w+)"', CORE_METRICS.read_text()))
+    assert {"ClaudeLatency", "ClaudeInputTokens", "ClaudeOutputTokens", "ClaudeCostUsd"} <= names
+    return names
+
+
+@pytest.fixture(scope="module")
+def published(janitor_metrics: set[str], worker_metrics: set[str], claude_metrics: set[str]) -> set[str]:
     api = set(re.findall(r'add_metric\(name="(\w+)"', SERVICE.read_text()))
     assert api == {"EnqueueFailed"}
-    return janitor_metrics | worker_metrics | api
+    events = set(re.findall(r'add_metric\(name="(\w+)"', EVENTS_APP.read_text()))
+    assert events == {"TaskEventsPublished"}
+    return janitor_metrics | worker_metrics | claude_metrics | api | events
 
 
 def _properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -182,15 +194,17 @@ def test_dashboard_body_is_json_and_shows_only_published_metrics(
         assert row[2:4] == ["service", service], row
 
 
-def test_dashboard_shows_every_report_figure_and_task_outcome(
-    template: dict[str, Any], janitor_metrics: set[str], worker_metrics: set[str]
+def test_dashboard_shows_every_report_figure_task_outcome_and_claude_figure(
+    template: dict[str, Any], janitor_metrics: set[str], worker_metrics: set[str], claude_metrics: set[str]
 ) -> None:
     # Given the metric names the dashboard shows on our namespace
     shown = {row[1] for row in _our_rows(template, _dashboard(template, claude_code=False))}
 
-    # Then nothing the janitor or the workers publish is left off it
+    # Then nothing the janitor or the workers publish is left off it: outcomes, Claude's latency, tokens, cost
     assert janitor_metrics <= shown
     assert worker_metrics <= shown
+    assert claude_metrics <= shown
+    assert "TaskEventsPublished" in shown
 
 
 def test_dashboard_shows_queues_api_and_functions(template: dict[str, Any]) -> None:
@@ -205,8 +219,10 @@ def test_dashboard_shows_queues_api_and_functions(template: dict[str, Any]) -> N
     assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", "dummy-TaskQueue-QueueName") in without
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "dummy-TaskQueue-QueueName") in without
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "dummy-TaskDLQ-QueueName") in without
+    for dlq in ("TaskEventsDLQ", "TaskRepliesDLQ"):
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", f"dummy-{dlq}-QueueName") in without
     assert {("AWS/ApiGateway", name, "dummy-HttpApi") for name in ("4xx", "5xx", "Latency")} <= without
-    for function in ("ApiFunction", "WorkerFunction", "JanitorFunction"):
+    for function in ("ApiFunction", "WorkerFunction", "JanitorFunction", "TaskEventsFunction", "TaskRepliesFunction"):
         assert {("AWS/Lambda", name, f"dummy-{function}") for name in ("Errors", "Throttles")} <= without
     # And the Claude Code queue, its DLQ and its worker only where they exist
     claude_code_only = with_claude_code - without

@@ -1,4 +1,5 @@
-"""Operator commands: the consistency report (`audit`) and the dead-letter queues (`dlq`).
+"""Operator commands: the consistency report (`audit`), its counters' repair (`recount`) and the dead-letter
+queues (`dlq`).
 
 Both go through the API's admin routes (locally as the stack's `admin` principal; elsewhere the
 caller's token must be an admin's). `audit --direct` reads the local tables instead, and `dlq` with
@@ -46,6 +47,22 @@ def render_report(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"Violations: {len(violations)}" if violations else "Violations: none")
     lines.extend(f"  {v.get('kind')}  {v.get('subject')}  {v.get('detail')}" for v in violations)
+    return "\n".join(lines)
+
+
+def recount(ctx: Context, args: argparse.Namespace) -> int:
+    """Recount a session's task counters (after a `counter_drift`, or an upgrade); prints what was corrected."""
+    reply = _admin_client(ctx, args).call("POST", "/admin/consistency/recount", {"session_id": args.session_id})
+    ctx.show(reply, render_recount)
+    return EXIT_OK
+
+
+def render_recount(reply: dict[str, Any]) -> str:
+    fixes = reply.get("corrected") or []
+    if not fixes:
+        return f"session {reply['session_id']}: counters already right"
+    lines = [f"session {reply['session_id']}: corrected {len(fixes)} counter(s)"]
+    lines.extend(f"  {f['counter']}  {f['stored']} -> {f['counted']}" for f in fixes)
     return "\n".join(lines)
 
 

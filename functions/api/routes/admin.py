@@ -1,4 +1,5 @@
-"""Administration, for the principals configured as admins: the consistency report and the dead-letter queues."""
+"""Administration, for the principals configured as admins: the consistency report and its recount, and the
+dead-letter queues."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from problems import documented
 from routes.params import DeadLetters, Owner, Service
-from schemas import ConsistencyReport, DeadLetterPage, Redrive, RedriveBody
+from schemas import ConsistencyReport, DeadLetterPage, Recount, RecountBody, Redrive, RedriveBody
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
@@ -28,6 +29,23 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools l
 )
 def consistency(owner: Owner, service: Service) -> ConsistencyReport:
     return service.consistency(owner)
+
+
+@router.post(
+    "/admin/consistency/recount",
+    operation_id="recountCounters",
+    summary="Set a session's task counters (task_count, tasks by status) to what its tasks add up to",
+    description=(
+        "The repair of a `counter_drift`, and of counters that began at 0 when a stack with tasks was upgraded. "
+        "The session's tasks are counted while it holds still, and the counters written in one write conditioned "
+        "on the session being unchanged since: a task changed meanwhile makes it count again (503 if it never "
+        "settles: try again). Turns, tokens and cost are not recounted (spend stays after a task is deleted)."
+    ),
+    tags=["admin"],
+    responses=documented(200, "The counters corrected (none: they were right).", 403, 404, 503),
+)
+def recount(owner: Owner, service: Service, body: RecountBody) -> Recount:
+    return service.recount(owner, body.session_id)
 
 
 @router.get(

@@ -24,7 +24,7 @@ from claude_tasks.core.offer import (
 from claude_tasks.core.records import Interaction, McpServer, NewTask, Page, Session, Task, TaskStatus
 from claude_tasks.core.usage import OwnerUsage
 from claude_tasks.store import Store
-from claude_tasks.store.audit import ConsistencyReport
+from claude_tasks.store.audit import ConsistencyReport, CounterFix, Recount
 
 metrics = Metrics()
 
@@ -204,6 +204,15 @@ class TaskService:
         if report is None:
             raise ReportNotReady()
         return report
+
+    def recount(self, owner: str, session_id: str) -> Recount:
+        """Set the session's task counters to what its tasks add up to (store/counters.py): the repair of a
+        `counter_drift`, and of counters that began at 0 on an upgrade. Raises `Forbidden` unless `owner` is
+        an admin, `SessionNotFound` (any owner's session), `ConcurrentUpdate` while its tasks keep moving."""
+        if owner not in self._settings.admins:
+            raise Forbidden("recounting is for administrators only")
+        fixes = self._store.counters.recount_session(session_id)
+        return Recount(session_id=session_id, corrected=[CounterFix(**vars(fix)) for fix in fixes])
 
     def _check_prompt(self, prompt: str) -> None:
         limits.check_prompt(prompt, self._settings.max_prompt_chars)

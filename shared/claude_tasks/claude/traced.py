@@ -2,14 +2,16 @@
 
 Attribute names follow OpenTelemetry's GenAI conventions (`gen_ai.*`), so a trace viewer shows them
 as model calls. The prompt, the conversation and the reply stay out: a span is read by whoever reads
-traces, not by the task's owner.
+traces, not by the task's owner. The same figures go to the worker's metrics (`core.metrics`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from claude_tasks.claude.base import ClaudeBackend, ClaudeReply, ClaudeRequest
+from claude_tasks.claude.base import ClaudeBackend, ClaudeError, ClaudeReply, ClaudeRequest, RetryableClaudeError
+from claude_tasks.core import metrics
 from claude_tasks.core.tracing import Tracer
 
 if TYPE_CHECKING:
@@ -29,7 +31,12 @@ def complete(tracer: Tracer, backend: ClaudeBackend, request: ClaudeRequest, tas
             "claude_tasks.conversation.turns": len(request.conversation),
         },
     ) as span:
-        reply = backend.complete(request)
+        try:
+            reply = backend.complete(request)
+        except ClaudeError as error:
+            metrics.claude_failed(retryable=isinstance(error, RetryableClaudeError))
+            raise
+        metrics.claude_answered(reply.duration_ms, reply.usage, reply.cost_usd)
         span.set(
             {
                 "gen_ai.response.model": reply.model,
@@ -58,6 +65,8 @@ def run_agent(
             "claude_tasks.agent.fork": request.fork,
         },
     ) as span:
+        started = time.monotonic()
         result = backend.run(request, record, check)
+        metrics.agent_ended(round((time.monotonic() - started) * 1000), result.total_cost_usd)
         span.set({"claude_tasks.agent.ending": result.ending.value})
         return result

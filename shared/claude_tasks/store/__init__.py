@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from claude_tasks.store.audit_record import AuditRepository
     from claude_tasks.store.claims import ClaimRepository
     from claude_tasks.store.content import ContentStore
+    from claude_tasks.store.counters import CounterRepository
     from claude_tasks.store.dead_letters import DeadLetterReasons
     from claude_tasks.store.forks import ForkRepository
     from claude_tasks.store.interactions import InteractionRepository
@@ -130,6 +131,12 @@ class Store:
         from claude_tasks.store.usage import UsageRepository
 
         return UsageRepository(self)
+
+    @cached_property
+    def counters(self) -> CounterRepository:
+        from claude_tasks.store.counters import CounterRepository
+
+        return CounterRepository(self)
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""

@@ -12,7 +12,7 @@ saw them, and a violation is only reported once re-read consistently
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,7 @@ ViolationKind = Literal[
     "interaction_seq_gap",
     "shared_claude_session_id",
     "unclaimed_claude_session_id",
+    "counter_drift",
 ]
 # Violations a report lists; beyond, only their number (the report is one item of at most 400 KB).
 LISTED_VIOLATIONS = 500
@@ -39,6 +40,9 @@ class Violation(BaseModel):
     kind: ViolationKind
     subject: str = Field(description="The id of the item at fault (session, task, Claude session id, or task#seq).")
     detail: str
+    counter: str | None = Field(None, description="`counter_drift`: the session's counter that is off.")
+    stored: int | None = Field(None, description="`counter_drift`: the counter's stored figure.")
+    counted: int | None = Field(None, description="`counter_drift`: what the session's tasks add up to.")
 
 
 class ConsistencyReport(BaseModel):
@@ -58,6 +62,23 @@ class ConsistencyReport(BaseModel):
     completed_at: str | None = Field(None, description="When it completed (UTC).")
 
 
+class CounterFix(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    counter: str
+    stored: int = Field(description="The figure the counter held.")
+    counted: int = Field(description="What the session's tasks add up to: the figure it holds now.")
+
+
+class Recount(BaseModel):
+    """What a recount (`POST /admin/consistency/recount`) corrected; none when the counters were right."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    session_id: str
+    corrected: list[CounterFix]
+
+
 class Tally(BaseModel):
     """What the scans have counted and confirmed so far; segments' tallies merge into one."""
 
@@ -72,14 +93,18 @@ class Tally(BaseModel):
     violations: list[Violation] = Field(default_factory=list)
     violations_not_listed: int = 0
 
-    def add(self, kind: ViolationKind, subject: str, detail: str | None) -> None:
-        """Record a confirmed violation once; `detail` None means the re-read cleared the suspect."""
-        if detail is None or any(v.kind == kind and v.subject == subject for v in self.violations):
+    def add(self, kind: ViolationKind, subject: str, detail: str | None, **figures: Any) -> None:
+        """Record a confirmed violation once; `detail` None means the re-read cleared the suspect.
+        `figures` are a `counter_drift`'s counter, stored and counted figures."""
+        counter = figures.get("counter")
+        if detail is None or any(
+            v.kind == kind and v.subject == subject and v.counter == counter for v in self.violations
+        ):
             return
         if len(self.violations) >= LISTED_VIOLATIONS:
             self.violations_not_listed += 1
             return
-        self.violations.append(Violation(kind=kind, subject=subject, detail=detail))
+        self.violations.append(Violation(kind=kind, subject=subject, detail=detail, **figures))
 
     def merge(self, other: Tally) -> None:
         for name in type(self).model_fields:
@@ -87,7 +112,8 @@ class Tally(BaseModel):
                 setattr(self, name, getattr(self, name) + getattr(other, name))
         self.violations_not_listed += other.violations_not_listed
         for violation in other.violations:
-            self.add(violation.kind, violation.subject, violation.detail)
+            figures = violation.model_dump(include={"counter", "stored", "counted"}, exclude_none=True)
+            self.add(violation.kind, violation.subject, violation.detail, **figures)
 
     def report(self, started_at: str | None = None, completed_at: str | None = None) -> ConsistencyReport:
         shared = {v.subject for v in self.violations if v.kind == "shared_claude_session_id"}
@@ -108,7 +134,8 @@ class Tally(BaseModel):
 
 
 def consistency_report(store: Store, page_size: int | None = None, segments: int = 1) -> ConsistencyReport:
-    """Check invariants 1–5 (README, "Invariants") over all of `store`'s data in one go, in this process.
+    """Check invariants 1–5 (README, "Invariants") and the sessions' task counters over all of `store`'s data
+    in one go, in this process.
 
     The janitor's full check in one call, with no time budget and nothing stored: for
     tests and `claude-tasks audit --direct`. Never raises for bad data: reports it.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import audit_recheck as recheck
+from claude_tasks.store import counters
 from claude_tasks.store.audit import Tally
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
 
@@ -20,18 +21,25 @@ if TYPE_CHECKING:
 
 
 def session(store: Store, tally: Tally, item: SessionModel) -> None:
-    """Invariant 3: `task_count` equals the tasks that name the session (counted through the session index)."""
+    """Invariant 3: `task_count` equals the tasks that name the session (counted through the session index),
+    and its tasks by status are the statuses of those tasks (`counter_drift`, store/counters.py)."""
     tally.total_sessions += 1
     counter = int(item.task_count)
     if counter > 0:
         tally.sessions_with_tasks += 1
     if (counter == 0) != (item.idle_shard is not None):
         store.sessions.reindex(item.session_id)  # written before the idle index existed: put it in
-    if TaskModel.by_session.count(item.session_id) != counter:
+    indexed = counters.indexed(item.session_id)
+    if indexed["task_count"] != counter:
         now = recheck.session_tasks(item.session_id, counter, ())
         if now is not None and now[0] != now[1]:
             detail = f"task_count is {now[0]}, but {now[1]} task(s) reference it"
             tally.add("task_count_mismatch", item.session_id, detail)
+    elif counters.drifts(counters.stored(item), indexed):
+        for drift in recheck.session_counters(item.session_id):
+            detail = f"{drift.counter} is {drift.stored}, but its tasks count {drift.counted}"
+            figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
+            tally.add("counter_drift", item.session_id, detail, **figures)
 
 
 def task(tally: Tally, item: TaskModel) -> None:

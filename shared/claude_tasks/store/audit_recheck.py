@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from claude_tasks.core.errors import SessionNotFound
 from claude_tasks.core.records import TaskStatus
+from claude_tasks.store import counters
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
 
 M = TypeVar("M", SessionModel, TaskModel, InteractionModel, ClaudeSessionClaim)
@@ -111,6 +113,19 @@ def session_tasks(session_id: str, scanned_counter: int, also: Iterable[str]) ->
     if seen is None or seen[0] is None or seen[0] != scanned_counter:
         return None
     return seen[0], seen[1]
+
+
+def session_counters(session_id: str) -> list[counters.Drift]:
+    """The session's counters that differ from its tasks, counted while the session held still (`write_id`
+    and counters unchanged around the count); none when the session is gone or kept moving."""
+    try:
+        seen = counters.settled(session_id)
+    except SessionNotFound:
+        return []
+    if seen is None:
+        return []
+    session, figures = seen
+    return counters.drifts(counters.stored(session), figures)
 
 
 def claude_id_holders(claude_id: str, task_ids: Iterable[str]) -> list[str]:

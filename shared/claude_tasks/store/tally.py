@@ -22,7 +22,9 @@ from claude_tasks.core import usage as periods
 from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus, Usage
 from claude_tasks.core.usage import Quota
-from claude_tasks.store.models import COUNTED, SessionModel, Totals, UsageModel, count_attribute
+from claude_tasks.store.models import COUNTED as COUNTED  # re-exported: the counters' readers name them here
+from claude_tasks.store.models import SessionModel, Totals, UsageModel
+from claude_tasks.store.models import count_attribute as count_attribute
 
 if TYPE_CHECKING:  # the task events function reads counts (`store.records`) and never writes
     from claude_tasks.store.transaction import Transaction

@@ -12,46 +12,19 @@ from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Role, TaskStatus
 from tests.integration.worker.conftest import MakeTask
 from tests.support.claude_double import ScriptedClaude
-from tests.support.worker import Worker, run_body
+from tests.support.worker import Worker, deliver_once, run_body
 
 
 def _sqs(settings: Settings) -> Any:
     return boto3.client("sqs", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
 
 
-def _as_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The event Lambda's SQS poller would build from these received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m["Attributes"],
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:claude-tasks-tasks",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
 def _poll_until_empty(worker: Worker, rounds: int = 12) -> None:
     """Lambda's poller in miniature: receive, invoke, delete the acknowledged; failed ones come back at once."""
     sqs, url = _sqs(worker.settings), worker.settings.task_queue_url
     for _ in range(rounds):
-        received = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageSystemAttributeNames=["All"]
-        ).get("Messages", [])
-        if not received:
+        if not deliver_once(worker, sqs, url):
             return
-        failed = {f["itemIdentifier"] for f in worker.invoke(_as_event(received))["batchItemFailures"]}
-        for message in received:
-            if message["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     raise AssertionError("the queue never drained")
 
 

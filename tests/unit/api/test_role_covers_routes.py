@@ -15,7 +15,7 @@ from claude_tasks.core.records import Task, TaskStatus
 from claude_tasks.store import Store
 from tests.support.aws_calls import recorded
 from tests.unit.api.conftest import Call
-from tests.unit.api.test_every_route import SAMPLES, _expected, _ids
+from tests.unit.api.test_every_route import SAMPLES, _body, _expected, _ids
 from tests.unit.test_template_iam import GRANTS
 
 GRANTED = set(GRANTS["ApiFunctionRole"])
@@ -41,7 +41,7 @@ def test_the_route_calls_only_what_the_role_grants(
 
     # When: the route's sample event is handled, its AWS calls recorded
     with recorded(settings) as needed:
-        result = call(name, owner="alice", path=_ids(name, task) or None)
+        result = call(name, owner="alice", path=_ids(name, task) or None, **_body(name, task))
 
     # Then: it succeeded, and the role allows every call it made
     assert result.status == _expected(name), result.body

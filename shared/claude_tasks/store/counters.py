@@ -1,0 +1,160 @@
+"""A session's task counters as stored, as counted from its tasks, and the recount that writes the count.
+
+The counters (`task_count` and tasks by status, store/tally.py) move only in the
+transactions that move tasks, so they drift only by a fault or by an upgrade that
+found tasks written before they existed. The session's tasks are only reachable
+through the `by-session` index, which cannot be read consistently: each task it
+lists is re-read with a consistent `GetItem` (its status then is current), and a
+count is only trusted while the session's `write_id` held still around it (every
+transaction that moves a counter stamps it, store/transaction.py). The recount's
+write is conditioned on that `write_id`, so a task change after the count makes it
+fail and count again rather than write a stale figure.
+
+Turns, tokens and cost are not recounted: they are spend, kept after a task is deleted,
+so the tasks that remain cannot say what they should be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from claude_tasks.core.errors import ConcurrentUpdate, SessionNotFound
+from claude_tasks.core.records import TaskStatus
+from claude_tasks.store.faults import translate_faults
+from claude_tasks.store.models import SessionModel, TaskModel
+from claude_tasks.store.sessions import idle_shard
+from claude_tasks.store.tally import COUNTED, count_attribute
+from claude_tasks.store.transaction import Cancelled
+
+if TYPE_CHECKING:
+    from claude_tasks.store import Store
+
+# Counts of one session tried before giving up as moving: a busy session settles between its tasks' turns.
+ATTEMPTS = 5
+COUNTERS = ("task_count", *(count_attribute(status) for status in COUNTED))
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One counter whose stored figure is not what the tasks add up to."""
+
+    counter: str
+    stored: int
+    counted: int
+
+
+def stored(session: SessionModel) -> dict[str, int]:
+    """The session's counters as the item holds them (an absent one is 0)."""
+    return {name: int(getattr(session, name) or 0) for name in COUNTERS}
+
+
+def tally(statuses: list[str]) -> dict[str, int]:
+    """What the counters should be for tasks in `statuses`: `task_count` includes `deleting` ones, by status not."""
+    figures = dict.fromkeys(COUNTERS, 0)
+    figures["task_count"] = len(statuses)
+    for status in statuses:
+        if status != TaskStatus.DELETING.value:
+            figures[count_attribute(TaskStatus(status))] += 1
+    return figures
+
+
+def indexed(session_id: str) -> dict[str, int]:
+    """The counters as the session index shows its tasks (eventually consistent: cheap, for spotting a suspect)."""
+    return tally([str(task.status) for task in TaskModel.by_session.query(session_id, attributes_to_get=["status"])])
+
+
+def counted(session_id: str) -> dict[str, int]:
+    """The counters as the session's tasks stand now: listed by the index, each re-read consistently."""
+    statuses = []
+    for listed in TaskModel.by_session.query(session_id, attributes_to_get=["task_id"]):
+        try:
+            task = TaskModel.get(listed.task_id, consistent_read=True, attributes_to_get=["session_id", "status"])
+        except TaskModel.DoesNotExist:
+            continue  # deleted since the index listed it
+        if task.session_id == session_id:
+            statuses.append(str(task.status))
+    return tally(statuses)
+
+
+def drifts(have: dict[str, int], should: dict[str, int]) -> list[Drift]:
+    return [Drift(name, have[name], should[name]) for name in COUNTERS if have[name] != should[name]]
+
+
+def settled(session_id: str) -> tuple[SessionModel, dict[str, int]] | None:
+    """The session read consistently, and its tasks counted while its `write_id` held still; None while it moves.
+
+    Raises `SessionNotFound` when the session does not exist.
+    """
+    for _ in range(ATTEMPTS):
+        before = _fresh(session_id)
+        figures = counted(session_id)
+        after = _fresh(session_id)
+        if before.write_id == after.write_id and stored(before) == stored(after):
+            return after, figures
+    return None
+
+
+@translate_faults
+class CounterRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def recount_session(self, session_id: str) -> list[Drift]:
+        """Set the session's task counters to what its tasks add up to; returns what was corrected.
+
+        One conditional write: it requires the session's `write_id` (and counters) as they were
+        when counted, so a task moved meanwhile fails it and the count is taken again. Raises
+        `SessionNotFound`, `ConcurrentUpdate` when the session never held still long enough.
+        """
+        for _ in range(ATTEMPTS):
+            seen = settled(session_id)
+            if seen is None:
+                break
+            session, figures = seen
+            corrected = drifts(stored(session), figures)
+            if not corrected:
+                return []
+            try:
+                self._write(session, figures)
+            except Cancelled:
+                continue
+            return corrected
+        raise ConcurrentUpdate(f"the tasks of session {session_id} kept changing while counted; try again")
+
+    def _write(self, session: SessionModel, figures: dict[str, int]) -> None:
+        attributes = SessionModel.get_attributes()
+        actions: list[Action] = [attributes[name].set(value) for name, value in figures.items()]
+        if figures["task_count"] == 0:  # the idle index holds exactly the sessions with no task
+            shard = idle_shard(session.session_id, self._store.settings.active_shards)
+            actions.append(SessionModel.idle_shard.set(shard))
+        else:
+            actions.append(SessionModel.idle_shard.remove())
+        tx = self._store.transaction()
+        tx.update("session", SessionModel(session.session_id), actions, _unchanged(session))
+        tx.commit()
+
+
+def _unchanged(session: SessionModel) -> Condition:
+    """The session exists, no transaction wrote it since `session` was read, and its counters are as read."""
+    condition: Condition = SessionModel.session_id.exists()
+    if session.write_id is None:
+        condition &= SessionModel.write_id.does_not_exist()
+    else:
+        condition &= SessionModel.write_id == session.write_id
+    attributes = SessionModel.get_attributes()
+    for name, value in stored(session).items():
+        held = attributes[name] == value
+        # An absent counter reads 0: the condition accepts either, and nothing else.
+        condition &= (held | attributes[name].does_not_exist()) if value == 0 else held
+    return condition
+
+
+def _fresh(session_id: str) -> SessionModel:
+    try:
+        return SessionModel.get(session_id, consistent_read=True)
+    except SessionModel.DoesNotExist:
+        raise SessionNotFound(session_id) from None

@@ -1,0 +1,125 @@
+"""The full check compares each session's task counters with its tasks (`counter_drift`), and the recount
+repairs them with a write that a concurrent task change makes fail and count again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core.config import Settings
+from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.counters import Drift
+from claude_tasks.store.models import SessionModel
+from tests.unit.test_full_check import _record_operations
+
+
+def _corrupt(session_id: str, **figures: int) -> None:
+    """Write counters directly, as a fault (or a deployment upgraded with tasks already there) leaves them."""
+    SessionModel(session_id).update(actions=[getattr(SessionModel, name).set(value) for name, value in figures.items()])
+
+
+def _drifts(report: Any) -> list[tuple[str, str | None, int | None, int | None]]:
+    return sorted((v.subject, v.counter, v.stored, v.counted) for v in report.violations if v.kind == "counter_drift")
+
+
+def test_a_corrupted_counter_is_reported_as_drift_and_the_recount_clears_it(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session with two queued tasks, whose queued counter says 5 and whose succeeded counter says 1
+    session = session_factory()
+    task_factory(session), task_factory(session)
+    _corrupt(session.session_id, tasks_queued=5, tasks_succeeded=1)
+    # When the full check runs
+    report = consistency_report(store, page_size=1)
+    # Then each counter off is one counter_drift, with its stored and counted figures
+    assert _drifts(report) == [
+        (session.session_id, "tasks_queued", 5, 2),
+        (session.session_id, "tasks_succeeded", 1, 0),
+    ]
+    # And when an admin recounts the session, it says what it corrected, and the next check finds nothing
+    fixed = store.counters.recount_session(session.session_id)
+    assert fixed == [Drift("tasks_queued", 5, 2), Drift("tasks_succeeded", 1, 0)]
+    assert consistency_report(store).violations == []
+    assert store.counters.recount_session(session.session_id) == []
+
+
+def test_counters_of_a_stack_upgraded_with_tasks_are_recounted_from_zero(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session whose counters were never written (tasks made before the counters existed)
+    session = session_factory()
+    task_factory(session)
+    SessionModel(session.session_id).update(actions=[SessionModel.tasks_queued.remove()])
+    # When the full check runs, then the recount
+    assert _drifts(consistency_report(store)) == [(session.session_id, "tasks_queued", 0, 1)]
+    store.counters.recount_session(session.session_id)
+    # Then the counter is the count
+    assert SessionModel.get(session.session_id).tasks_queued == 1
+
+
+def test_a_task_created_while_its_session_is_checked_is_no_drift(store: Store, session_factory, task_factory) -> None:
+    # Given a session with one task, and another task created just after the scan read the session item
+    session = session_factory()
+    task_factory(session)
+    created: list[str] = []
+
+    def create(operation: str, params: dict[str, Any]) -> None:
+        if operation == "Query" and params.get("IndexName") == "by-session" and not created:
+            created.append(task_factory(session).task_id)
+
+    _record_operations(store, create)
+    # When the full check runs
+    report = consistency_report(store)
+    # Then the index saw more tasks than the item it scanned counted, and nothing is reported
+    assert created
+    assert report.violations == []
+
+
+def test_tasks_created_between_the_steps_of_a_full_check_are_no_drift(
+    store: Store, settings: Settings, session_factory, task_factory
+) -> None:
+    # Given sessions with tasks, and a full check that takes one step per janitor run
+    sessions = [session_factory() for _ in range(3)]
+    for session in sessions:
+        task_factory(session)
+    tiny = settings.model_copy(update={"audit_segments": 2, "audit_page_size": 1})
+    Janitor(Store(tiny), TaskQueue(tiny)).run(start_full_check=True, budget_s=0)
+    report, steps = None, 0
+    while report is None:
+        # When a task is created in each session between steps
+        task_factory(sessions[steps % len(sessions)])
+        report, steps = Janitor(Store(tiny), TaskQueue(tiny)).run(budget_s=0).report, steps + 1
+        assert steps < 200
+    # Then no counter is reported off
+    assert _drifts(report) == []
+    assert report.violations == []
+
+
+def test_the_recount_counts_again_when_a_task_is_created_between_its_count_and_its_write(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session of one task whose counters were lost
+    session = session_factory()
+    task_factory(session)
+    _corrupt(session.session_id, tasks_queued=0)
+    writes: list[str] = []
+
+    def create(operation: str, params: dict[str, Any]) -> None:
+        """Just as the recount sends its write, another task is created in the session (it commits first)."""
+        if operation != "TransactWriteItems" or writes:
+            return
+        writes.append("recount")
+        task_factory(session)
+
+    sent = _record_operations(store, create)
+    # When the session is recounted
+    fixed = store.counters.recount_session(session.session_id)
+    # Then its first write was refused, it counted again, and the figure written counts both tasks
+    assert writes == ["recount"]
+    assert sent.count("TransactWriteItems") == 3  # the recount's refused write, the creation's, the recount's
+    assert fixed == [Drift("tasks_queued", 1, 2)]
+    item = SessionModel.get(session.session_id, consistent_read=True)
+    assert (item.task_count, item.tasks_queued) == (2, 2)
+    assert consistency_report(store).violations == []
