@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
@@ -22,22 +23,12 @@ from claude_tasks.core import usage as periods
 from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus, Usage
 from claude_tasks.core.usage import Quota
+from claude_tasks.store.models import COUNTED as COUNTED  # re-exported: the counters' readers name them here
 from claude_tasks.store.models import SessionModel, Totals, UsageModel
-from claude_tasks.store.transaction import Transaction
+from claude_tasks.store.models import count_attribute as count_attribute
 
-# The statuses counted; `deleting` is not: a task marked for deletion has left its count.
-COUNTED = (
-    TaskStatus.QUEUED,
-    TaskStatus.RUNNING,
-    TaskStatus.SUCCEEDED,
-    TaskStatus.FAILED,
-    TaskStatus.EXHAUSTED,
-    TaskStatus.CANCELLED,
-)
-
-
-def count_attribute(status: TaskStatus) -> str:
-    return f"tasks_{status.value}"
+if TYPE_CHECKING:  # the task events function reads counts (`store.records`) and never writes
+    from claude_tasks.store.transaction import Transaction
 
 
 @dataclass
