@@ -31,6 +31,8 @@ logger = logging.getLogger("claude_tasks_dev.local")
 PIPE, REPLY_RULE = "TaskEventsPipe", "TaskRepliesRule"
 # The pipe's own retries of a failing batch before it gives the batch up (the template's MaximumRetryAttempts).
 MAX_ATTEMPTS = 10
+# A pass reads the tap until it is empty, but not for ever: the stream's next records wait meanwhile.
+MAX_TAP_RECEIVES = 20
 
 
 def pipe_filters(template: dict[str, Any]) -> list[EventPattern]:
@@ -113,20 +115,31 @@ class TaskEventsLoop:
         self._stream.advance(records)
 
     def _bus(self) -> int:
-        messages = self._sqs.receive_message(QueueUrl=self._tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        """The tap's events, until it is empty (at most `MAX_TAP_RECEIVES` receives of 10): a tap left to grow
+        makes every receive slower, as the emulator weighs each message it hands out against the whole queue."""
         handled = 0
-        for message in messages.get("Messages", []):
-            event = json.loads(message["Body"])
-            self.log.append(event)
-            if self._reply_rule.matches_event(event):
-                try:
-                    self._replies_function.invoke(event)
-                except Exception:
-                    # EventBridge would retry, then use the DLQ; here the event is in the log for a look.
-                    logger.exception("task events: the replies function failed for %s", event.get("id"))
-            self._sqs.delete_message(QueueUrl=self._tap_url, ReceiptHandle=message["ReceiptHandle"])
-            handled += 1
+        for _ in range(MAX_TAP_RECEIVES):
+            messages = self._sqs.receive_message(QueueUrl=self._tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            received = messages.get("Messages", [])
+            if not received:
+                break
+            for message in received:
+                self._deliver(json.loads(message["Body"]))
+            self._sqs.delete_message_batch(
+                QueueUrl=self._tap_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(received)],
+            )
+            handled += len(received)
         return handled
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        self.log.append(event)
+        if self._reply_rule.matches_event(event):  # type: ignore[arg-type]
+            try:
+                self._replies_function.invoke(event)
+            except Exception:
+                # EventBridge would retry, then use the DLQ; here the event is in the log for a look.
+                logger.exception("task events: the replies function failed for %s", event.get("id"))
 
 
 def _tap(sqs: SQSClient, settings: Settings, endpoint: str) -> str:
