@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from claude_tasks.app.janitor import Janitor
+from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import usage as periods
+from claude_tasks.core.config import Settings
 from claude_tasks.store import Store
+from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import UsageModel
 from tests.unit.test_full_check import _record_operations
@@ -91,3 +95,71 @@ def test_the_owner_recount_counts_again_when_a_task_is_created_between_its_count
     assert fixed == [Drift("active", 1, 2)]
     total = _total("alice")
     assert (total.tasks_queued, total.active) == (2, 2)
+
+
+def _drifts(report: Any) -> list[tuple[str, str | None, int | None, int | None]]:
+    return sorted((v.subject, v.counter, v.stored, v.counted) for v in report.violations if v.kind == "counter_drift")
+
+
+def test_the_full_check_reports_an_owners_drift_and_the_recount_clears_it(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given alice's tasks in two sessions, her active count gone negative; and bob, upgraded with no total
+    first, second = session_factory(), session_factory()
+    task_factory(first), task_factory(second), task_factory(second)
+    task_factory(session_factory(owner="bob"))
+    _corrupt("alice", active=-3)
+    UsageModel(owner="bob", period=periods.TOTAL).delete()
+    # When the full check runs a page at a time
+    report = consistency_report(store, page_size=1)
+    # Then each owner's counter off is one counter_drift whose subject is the owner, and no session is off
+    assert _drifts(report) == [
+        ("alice", "active", -3, 3),
+        ("bob", "active", 0, 1),
+        ("bob", "tasks_queued", 0, 1),
+    ]
+    assert [v.kind for v in report.violations] == ["counter_drift"] * 3
+    # And once both are recounted, the next check finds nothing
+    store.counters.recount_owner("alice"), store.counters.recount_owner("bob")
+    assert consistency_report(store).violations == []
+
+
+def test_the_janitors_stepwise_check_reports_an_owners_drift_once(
+    store: Store, settings: Settings, session_factory, task_factory
+) -> None:
+    # Given alice's tasks across sessions, her queued counter off, and a check of one item per step
+    for _ in range(3):
+        task_factory(session_factory())
+    _corrupt("alice", tasks_queued=9)
+    tiny = settings.model_copy(update={"audit_segments": 2, "audit_page_size": 1})
+    Janitor(Store(tiny), TaskQueue(tiny)).run(start_full_check=True, budget_s=0)
+    report, steps = None, 0
+    # When janitors take it step by step to its end
+    while report is None:
+        report, steps = Janitor(Store(tiny), TaskQueue(tiny)).run(budget_s=0).report, steps + 1
+        assert steps < 200
+    # Then the owner is reported once, whichever step met her first task
+    assert _drifts(report) == [("alice", "tasks_queued", 9, 3)]
+
+
+def test_a_task_created_while_its_owner_is_checked_is_no_drift(store: Store, session_factory, task_factory) -> None:
+    # Given alice's task, and another created just after the check read her total (before it lists her tasks)
+    session = session_factory()
+    task_factory(session)
+    created: list[str] = []
+
+    def create(operation: str, params: dict[str, Any]) -> None:
+        if (
+            operation == "GetItem"
+            and params.get("TableName") == UsageModel.Meta.table_name
+            and not params.get("ConsistentRead")
+            and not created
+        ):
+            created.append(task_factory(session).task_id)
+
+    _record_operations(store, create)
+    # When the full check runs
+    report = consistency_report(store)
+    # Then her total was read before the creation and her tasks after (a suspect), and nothing is reported
+    assert created
+    assert report.violations == []

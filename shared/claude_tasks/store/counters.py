@@ -251,11 +251,16 @@ def _total_unchanged(total: UsageModel | None) -> Condition:
     return condition
 
 
-def _total(owner: str) -> UsageModel | None:
+def owner_total(owner: str, *, consistent: bool = False) -> UsageModel | None:
+    """The owner's usage `total` (None: never written), eventually consistent unless asked."""
     try:
-        return UsageModel.get(owner, periods.TOTAL, consistent_read=True)
+        return UsageModel.get(owner, periods.TOTAL, consistent_read=consistent)
     except UsageModel.DoesNotExist:
         return None
+
+
+def _total(owner: str) -> UsageModel | None:
+    return owner_total(owner, consistent=True)
 
 
 def _write_id(total: UsageModel | None) -> str | None:
