@@ -124,6 +124,8 @@ $(CHECKOV_STAMP):
 lint-checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
+# The zip functions and layers are then compiled for python3.13 (precompile.py says why: SAM ships no bytecode,
+# and Lambda's read-only code folders would make every cold start compile it all again).
 # ClaudeCodeWorkerFunction is a container image (functions/claude_code_worker/Dockerfile). Where a Docker
 # engine answers, `sam build` builds it with Docker; elsewhere `sam build` leaves the image functions out,
 # and the image's task root is assembled without Docker and checked (claude_tasks_dev.image, cached in .cache/).
@@ -137,6 +139,7 @@ build: $(SAM_STAMP) $(VENV_STAMP)
 		$(SAM) build $$(for id in $$images; do echo "--exclude $$id"; done); \
 		$(BIN)/python -m claude_tasks_dev.image; \
 	fi
+	$(PY313) devtools/claude_tasks_dev/precompile.py .aws-sam/build
 
 # Needs AWS credentials; neither `make test` nor CI runs it. The first deploy is guided: --resolve-s3 (SAM's
 # artifact bucket) and --resolve-image-repos (an ECR repository for the Claude Code image) are its defaults, and
@@ -155,7 +158,10 @@ deploy: build
 	fi
 	$(BIN)/python -m claude_tasks_dev.deploy_console
 
+# Our sources compiled first, as `make build` compiles them for Lambda: otherwise (PYTHONDONTWRITEBYTECODE set,
+# or a fresh clone) the cold-import figures would include compiling them, which no deployed function does.
 bench: $(VENV_STAMP)
+	$(BIN)/python -m compileall -q shared/claude_tasks functions devtools/claude_tasks_dev
 	$(BIN)/python -m tests.bench
 
 clean:

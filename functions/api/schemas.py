@@ -52,6 +52,7 @@ from claude_tasks.core.records import (
     TaskStatus,
     Workspace,
 )
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store.audit import ConsistencyReport, Recount
 
 __all__ = ["ConsistencyReport", "DeadLetterPage", "Recount", "Redrive"]
@@ -168,6 +169,18 @@ class RecountBody(_Body):
         if (self.session_id is None) == (self.owner is None):
             raise PydanticCustomError("one_subject", "name exactly one of session_id and owner")
         return self
+
+
+class QuotaBody(_Body):
+    """An owner's quota overrides, replacing any kept: a limit left out (or null) takes the deployment's
+    default, and 0 is no limit, as in the deployment's settings."""
+
+    max_active_tasks: int | None = Field(None, ge=0, description="Tasks queued or running at once.")
+    max_tasks_per_minute: int | None = Field(None, ge=0, description="Tasks created per minute (UTC).")
+    monthly_spend_usd: float | None = Field(None, ge=0, description="Cost of the month's turns (UTC), in USD.")
+
+    def override(self) -> QuotaOverride:
+        return QuotaOverride(**self.model_dump())
 
 
 class CreateSessionBody(_Body):

@@ -212,3 +212,26 @@ def _still_queued(api: ApiClient, session_id: str) -> str:
         if api.call("GET", f"/tasks/{task_id}")["status"] == "queued":
             return task_id
     pytest.fail("the idle stack's worker kept running tasks")
+
+
+def test_an_admin_sets_and_clears_a_quota_that_usage_then_shows(cli: Cli, principal: str) -> None:
+    # Given the stack's admin (ADMIN_PRINCIPALS holds `admin` locally)
+    admin = "admin"
+    # When the admin sets the principal's quota: one active task, no per-minute limit
+    code, out, err = cli("quotas", "set", principal, "--max-active", "1", "--per-minute", "0", token=admin)
+    assert code == 0, err
+    assert "0 (no limit)" in out
+    # Then the principal's own `usage` shows the quota that applies
+    code, out, _ = cli("--json", "usage")
+    assert code == 0 and json.loads(out)["quota"]["max_active_tasks"] == 1
+    code, out, _ = cli("usage")
+    assert "all time" in out and "last 30 days" in out and "active tasks at once 1" in out
+    # And the principal may not read or change quotas (403: status 1), nor may a negative limit be set (422)
+    code, _, err = cli("quotas", "get", principal)
+    assert code == 1 and "HTTP 403" in err
+    code, _, err = cli("quotas", "set", principal, "--max-active", "-1", token=admin)
+    assert code == 1 and "HTTP 422" in err and "max_active_tasks" in err
+    # When the admin clears it, Then the defaults apply again
+    code, out, err = cli("--json", "quotas", "clear", principal, token=admin)
+    assert code == 0, err
+    assert set(json.loads(out)["override"].values()) == {None}

@@ -1,4 +1,12 @@
-"""Integration level: moto server over HTTP on 127.0.0.1, one request at a time (see local/aws.py)."""
+"""Integration level: moto server over HTTP on 127.0.0.1, one request at a time (see local/aws.py).
+
+A module that makes faults at the AWS boundary serves its tests from the moto server behind the fault
+middleware (`tests/support/aws_faults.py`), and arms it through `faults`:
+
+    @pytest.fixture(scope="module")
+    def moto_server(faulty_aws: EmbeddedAws) -> EmbeddedAws:
+        return faulty_aws
+"""
 
 from __future__ import annotations
 
@@ -10,12 +18,32 @@ from claude_tasks.core.config import Settings
 from claude_tasks.store import Store
 from claude_tasks_dev.local.aws import EmbeddedAws
 from claude_tasks_dev.local.resources import provision
+from tests.support.aws_faults import AwsFaults
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[EmbeddedAws]:
     with EmbeddedAws() as aws:
         yield aws
+
+
+@pytest.fixture(scope="session")
+def aws_faults() -> AwsFaults:
+    return AwsFaults()
+
+
+@pytest.fixture(scope="session")
+def faulty_aws(aws_faults: AwsFaults) -> Iterator[EmbeddedAws]:
+    """A moto server of its own, with the fault middleware in front of it."""
+    with EmbeddedAws(middleware=aws_faults.wrap) as aws:
+        yield aws
+
+
+@pytest.fixture
+def faults(aws_faults: AwsFaults) -> Iterator[AwsFaults]:
+    """The fault middleware's rules, disarmed after the test."""
+    yield aws_faults
+    aws_faults.clear()
 
 
 @pytest.fixture

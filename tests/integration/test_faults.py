@@ -18,11 +18,15 @@ Each fault of the list, and where it is made:
 - **Throttling and TransactionConflict on each write**: here
   `test_a_fault_on_each_write_of_an_api_operation_is_a_503_and_its_retry_completes` (every DynamoDB
   write of nine API operations, each in turn, with each fault) and
-  `test_a_fault_on_each_write_of_a_task_run_is_redelivered_into_one_pair`; besides,
-  `tests/unit/test_transaction_faults.py` (a conflict on create; request tokens),
+  `test_a_fault_on_each_write_of_a_task_run_is_redelivered_into_one_pair` (a conflict on every send of a
+  transaction: `Transaction.commit` sends it again, then gives up); a conflict on a transaction's first send
+  only is absorbed (`test_a_conflict_on_the_first_send_of_each_transaction_of_an_api_operation_is_absorbed`,
+  `..._of_a_task_run_is_absorbed`, and one owner's ten runs at once in
+  `tests/integration/worker/test_owner_conflicts.py`); besides,
+  `tests/unit/test_transaction_faults.py` (conflicts on create and cancel, sent again; request tokens),
   `tests/unit/test_repositories_translate_faults.py` (every repository method turns throttling and
   timeouts into `TransientStoreError`) and `tests/integration/worker/test_duplicates.py`
-  (`test_a_transaction_conflict_is_retryable_and_the_redelivery_writes_one_pair`).
+  (a conflict on the turn's write sent again; one outlasting the sends redelivered into one pair).
   Beyond the list, `test_a_write_that_committed_with_its_answer_lost_is_a_503_and_its_retry_finds_it_done`
   (each write of the same nine operations committed, its answer lost).
 - **Claude 429 / 529 / 500 / timeout / 400**: `tests/integration/worker/test_anthropic_backend.py`
@@ -41,7 +45,8 @@ Each fault of the list, and where it is made:
   `test_a_session_deleted_while_its_task_runs_is_refused_until_the_run_ends` and
   `test_a_session_deleted_while_its_run_waits_in_the_queue_leaves_nothing_behind`.
 
-Every test here ends with the consistency report finding no violation.
+Every test here ends with the consistency report finding no violation, and the owner's counters counting
+each task once.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from claude_tasks.core.config import Settings
 from claude_tasks.core.records import NewTask, Role, Task, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.transaction import COMMIT_ATTEMPTS
 from claude_tasks_dev.local.aws import EmbeddedAws
 from claude_tasks_dev.local.resources import provision
 from tests.support.anthropic_stub import AnthropicStub, Hang, Held, HttpError, Reply, Scripted
@@ -69,33 +75,23 @@ from tests.support.aws_faults import (
     SEND_MESSAGE,
     SEND_REFUSED,
     THROTTLING,
+    TRANSACT_WRITE,
     TRANSACTION_CONFLICT,
     WRITES,
     AwsError,
     AwsFaults,
 )
 from tests.support.functions import Functions, loaded_functions
+from tests.support.tables import tasks_by_status
 from tests.support.worker import failed_ids, load_event, redelivered, retarget, run_body, with_bodies
 
 OWNER = "alice"
 
 
-# The module's own moto server, with the fault middleware in front of it.
+# The moto server with the fault middleware in front of it (tests/integration/conftest.py).
 @pytest.fixture(scope="module")
-def aws_faults() -> AwsFaults:
-    return AwsFaults()
-
-
-@pytest.fixture(scope="module")
-def moto_server(aws_faults: AwsFaults) -> Iterator[EmbeddedAws]:
-    with EmbeddedAws(middleware=aws_faults.wrap) as aws:
-        yield aws
-
-
-@pytest.fixture
-def faults(aws_faults: AwsFaults) -> Iterator[AwsFaults]:
-    yield aws_faults
-    aws_faults.clear()
+def moto_server(faulty_aws: EmbeddedAws) -> EmbeddedAws:
+    return faulty_aws
 
 
 @pytest.fixture
@@ -193,7 +189,13 @@ OPERATIONS = {
 def _error_for(kind: str, target: str) -> AwsError:
     if kind == "throttling":
         return THROTTLING
-    return TRANSACTION_CONFLICT if target.endswith(".TransactWriteItems") else ITEM_CONFLICT
+    return TRANSACTION_CONFLICT if target == TRANSACT_WRITE else ITEM_CONFLICT
+
+
+def _sends(kind: str, target: str) -> int:
+    """The sends a fault on every send of a write answers at least: a transaction cancelled for a conflict
+    is sent again by `Transaction.commit` until its attempts are spent."""
+    return COMMIT_ATTEMPTS if kind == "conflict" and target == TRANSACT_WRITE else 1
 
 
 def _writes_of(faults: AwsFaults, action: Callable[[], Any]) -> list[str]:
@@ -206,6 +208,8 @@ def _writes_of(faults: AwsFaults, action: Callable[[], Any]) -> list[str]:
 def _clean(store: Store) -> None:
     report = consistency_report(store)
     assert report.violations == [], report.violations
+    # And the owner's counters count each task once, in the status it is in
+    assert store.usage.for_owner(OWNER).total.tasks == tasks_by_status(OWNER)
 
 
 # throttling and TransactionConflict on each write ----------------------------------------------
@@ -224,17 +228,67 @@ def test_a_fault_on_each_write_of_an_api_operation_is_a_503_and_its_retry_comple
     writes = _writes_of(faults, lambda: send(first))
     assert writes, f"{name} made no write"
     for index, target in enumerate(writes):
-        # When DynamoDB answers its write number `index` with the fault (and botocore's retry of it too)
+        # When DynamoDB answers its write number `index` with the fault, and every send of it again
+        # (botocore's retries, and ours of a transaction cancelled for a conflict)
         given = operation.given(functions, store)
-        faults.fail(WRITES, _error_for(kind, target), skip=index)
+        faults.fail(WRITES, _error_for(kind, target), skip=index, attempts=None)
         refused = send(given)
-        assert faults.clear() >= 1, f"{name}: write {index} ({target}) was not made"
+        assert faults.clear() >= _sends(kind, target), f"{name}: write {index} ({target}) was not made"
         # Then the caller is told to try again: a 503 with Retry-After, never a 500
         assert (refused.status, refused.header("retry-after") is not None) == (503, True), (index, refused.body)
         # And the same request sent again completes
         again = send(given)
         assert again.status in operation.ok, (index, target, again.status, again.body)
         # And no invariant was broken on the way
+        _clean(store)
+
+
+# The operations that write with a transaction (a session is created with one PutItem).
+TRANSACTIONAL = [name for name in OPERATIONS if name != "create session"]
+
+
+@pytest.mark.parametrize("name", TRANSACTIONAL)
+def test_a_conflict_on_the_first_send_of_each_transaction_of_an_api_operation_is_absorbed(
+    functions: Functions, store: Store, faults: AwsFaults, name: str
+) -> None:
+    operation = OPERATIONS[name]
+
+    def send(given: Any) -> Any:
+        return functions.api(operation.event, owner=OWNER, **operation.request(given))
+
+    # Given the transactions the operation makes when nothing fails
+    first = operation.given(functions, store)
+    transactions = [i for i, target in enumerate(_writes_of(faults, lambda: send(first))) if target == TRANSACT_WRITE]
+    assert transactions, f"{name} made no transaction"
+    for index in transactions:
+        # When DynamoDB cancels the first send of its write number `index` for a conflict, and no later send
+        given = operation.given(functions, store)
+        faults.fail(WRITES, TRANSACTION_CONFLICT, skip=index, attempts=1)
+        answer = send(given)
+        assert faults.clear() == 1, f"{name}: write {index} was not made"
+        # Then the operation succeeds, its transaction sent again and written once (the counters say so)
+        assert answer.status in operation.ok, (index, answer.status, answer.body)
+        _clean(store)
+
+
+def test_a_conflict_on_the_first_send_of_each_transaction_of_a_task_run_is_absorbed(
+    functions: Functions, store: Store, faults: AwsFaults
+) -> None:
+    worker = functions.worker
+    worker.use()  # the offline model
+    first = _queued(store)
+    writes = _writes_of(faults, lambda: worker.invoke(retarget(load_event("task-run-batch"), [first])))
+    for index in [i for i, target in enumerate(writes) if target == TRANSACT_WRITE]:
+        # Given a queued task, and DynamoDB cancelling the first send of the run's write number `index`
+        task = _queued(store)
+        faults.fail(WRITES, TRANSACTION_CONFLICT, skip=index, attempts=1)
+        # When the worker receives its message
+        response = worker.invoke(retarget(load_event("task-run-batch"), [task]))
+        assert faults.clear() == 1
+        # Then the record is acknowledged at once, with one pair of turns, the counters moved once
+        assert failed_ids(response) == set(), index
+        assert store.tasks.load(task.task_id).status is TaskStatus.SUCCEEDED, index
+        assert [t.role for t in store.interactions.all(task.task_id)] == [Role.USER, Role.ASSISTANT]
         _clean(store)
 
 
@@ -282,10 +336,10 @@ def test_a_fault_on_each_write_of_a_task_run_is_redelivered_into_one_pair(
             # Given a queued task, and DynamoDB failing the run's write number `index`
             task = _queued(store)
             event = retarget(load_event("task-run-batch"), [task])
-            faults.fail(WRITES, _error_for(kind, target), skip=index)
+            faults.fail(WRITES, _error_for(kind, target), skip=index, attempts=None)
             # When the worker receives its message
             first = worker.invoke(event)
-            assert faults.clear() >= 1
+            assert faults.clear() >= _sends(kind, target)
             # Then the record is reported failed for SQS to deliver again, and the redelivery completes it
             assert failed_ids(first) == {event["Records"][0]["messageId"]}, (index, kind)
             assert failed_ids(worker.invoke(redelivered(event, receive_count=2))) == set(), (index, kind)

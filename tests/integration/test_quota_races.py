@@ -1,4 +1,5 @@
-"""Quotas under concurrency, with real threads against moto server: N + 1 racing creations under a limit of N."""
+"""Quotas under concurrency, with real threads against moto server: N + 1 racing creations (or retries) under a
+limit of N."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 
 from claude_tasks.core.errors import QuotaExceeded, TransientStoreError
 from claude_tasks.core.records import NewTask
-from claude_tasks.core.usage import Quota
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.models import TaskModel, UsageModel
 
@@ -44,7 +45,7 @@ def _race(store: Store, session_ids: list[str]) -> Counter[str]:
 
 def test_n_plus_one_racing_creations_under_an_active_limit_of_n_leave_exactly_n(store: Store, session_factory) -> None:
     # Given alice may have N tasks queued or running at once, and N + 1 sessions of hers
-    store.usage.set_quota("alice", Quota(max_active_tasks=LIMIT))
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=LIMIT))
     sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
     # When N + 1 threads each create a task at the same moment
     outcomes = _race(store, sessions)
@@ -64,7 +65,7 @@ def test_n_plus_one_racing_creations_under_a_per_minute_limit_of_n_leave_at_most
     store: Store, session_factory
 ) -> None:
     # Given alice may create N tasks a minute, and N + 1 sessions of hers
-    store.usage.set_quota("alice", Quota(max_tasks_per_minute=LIMIT))
+    store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=LIMIT))
     sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
     # When N + 1 threads each create a task at the same moment
     outcomes = _race(store, sessions)
@@ -81,6 +82,46 @@ def test_n_plus_one_racing_creations_under_a_per_minute_limit_of_n_leave_at_most
     assert tasks == outcomes["created"] == sum(minutes.values())
     if len(minutes) == 1:  # the race did not straddle a minute's end: exactly N, and one refused
         assert tasks == LIMIT and outcomes["refused: max_tasks_per_minute"] == 1
+
+
+def test_n_plus_one_racing_retries_under_an_active_limit_of_n_queue_exactly_n(store: Store, session_factory) -> None:
+    # Given alice's N + 1 cancelled tasks (nothing active), and then a limit of N active tasks
+    sessions = [session_factory(owner="alice").session_id for _ in range(LIMIT + 1)]
+    tasks = [store.tasks.create("alice", session_id, NewTask(prompt="race")) for session_id in sessions]
+    for task in tasks:
+        store.transitions.cancel("alice", task.task_id)
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=LIMIT))
+    # When N + 1 threads each retry one at the same moment
+    outcomes: Counter[str] = Counter()
+    lock, start = threading.Lock(), threading.Barrier(len(tasks))
+
+    def retry(task_id: str) -> None:
+        start.wait()
+        for _ in range(20):  # a transaction conflict is worth retrying; a quota refusal is the answer
+            try:
+                store.transitions.retry("alice", task_id)
+                outcome = "queued"
+            except QuotaExceeded as over:
+                outcome = f"refused: {over.limit}"
+            except TransientStoreError:
+                continue
+            with lock:
+                outcomes[outcome] += 1
+            return
+
+    threads = [threading.Thread(target=retry, args=(task.task_id,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    # Then exactly N are queued again, one was refused by the quota, and the counter says N
+    queued = sum(1 for item in TaskModel.scan() if item.owner == "alice" and item.status == "queued")
+    total = UsageModel.get("alice", "total", consistent_read=True)
+    print(f"\nmax_active_tasks={LIMIT}: {LIMIT + 1} racing retries -> {dict(outcomes)}; queued: {queued}")
+    assert queued == outcomes["queued"] == LIMIT
+    assert outcomes["refused: max_active_tasks"] == 1
+    assert int(total.active) == int(total.tasks_queued) == LIMIT
 
 
 def _stored() -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.tally import COUNTED
 
 
 def counts() -> dict[str, int]:
@@ -17,3 +20,9 @@ def counts() -> dict[str, int]:
 
 def task_count(session_id: str) -> int:
     return int(SessionModel.get(session_id, consistent_read=True).task_count)
+
+
+def tasks_by_status(owner: str) -> dict[str, int]:
+    """The owner's tasks in each counted status, as a scan finds them: what the owner's `total` item must count."""
+    found = Counter(item.status for item in TaskModel.scan(TaskModel.owner == owner))
+    return {status.value: found[status.value] for status in COUNTED}

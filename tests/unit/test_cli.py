@@ -46,7 +46,7 @@ class Canned(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_DELETE = do_PATCH = _answer
+    do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = _answer
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -190,6 +190,86 @@ def test_dlq_list_shows_each_reason_and_redrive_exits_4_when_one_is_refused(
     assert main(["--api-url", api, "--token", "admin", "dlq", "redrive", "m-1"]) == 4
     assert "POST /tasks/t-1/retry" in capsys.readouterr().out
     assert Canned.bodies[-1] == {"message_ids": ["m-1"]}
+
+
+def _totals(cost: float, turns: int, tasks: dict[str, int] | None = None) -> dict[str, Any]:
+    usage = {"input_tokens": 10 * turns, "output_tokens": 5 * turns}
+    return {"usage": usage, "cost_usd": cost, "turns": turns, "tasks": tasks or {}, "prices": []}
+
+
+USAGE = {
+    "owner": "bob",
+    "total": _totals(1.5, 7, {"queued": 1, "running": 0, "succeeded": 5, "failed": 1}),
+    "month": _totals(0.5, 3),
+    "days": [{"day": f"2026-11-{d:02d}", **_totals(0.25 if d > 28 else 0.0, 1 if d > 28 else 0)} for d in range(1, 31)],
+    "quota": {"max_active_tasks": 5, "max_tasks_per_minute": None, "monthly_spend_usd": 20.0},
+}
+OWNER_QUOTA = {
+    "owner": "alice",
+    "override": {"max_active_tasks": 0, "max_tasks_per_minute": None, "monthly_spend_usd": 2.5},
+    "quota": {"max_active_tasks": None, "max_tasks_per_minute": 10, "monthly_spend_usd": 2.5},
+}
+
+
+def test_usage_prints_all_time_this_month_the_last_30_days_and_the_quota(
+    api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given bob's usage: 7 turns in all, 3 this month, 2 in the last 30 days
+    Canned.routes[("GET", "/usage")] = (200, USAGE)
+    # When he asks for it
+    assert main(["--api-url", api, "--token", "bob", "usage"]) == 0
+    out = capsys.readouterr().out
+    # Then one row per period, the tasks by status in all time, and the quota with "no limit" for None
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert "7" in rows["all time"] and "1.5000" in rows["all time"] and "1/0/5/1/0/0" in rows["all time"]
+    assert "0.5000" in rows["this month"] and "30 in / 15 out" in rows["this month"]
+    assert "0.5000" in rows["last 30 days"] and "20 in / 10 out" in rows["last 30 days"]
+    assert "active tasks at once 5, tasks created per minute no limit, spend per month (USD) 20" in out
+    assert Canned.seen[-1][:2] == ("GET", "/usage")
+
+
+def test_usage_of_another_owner_asks_with_the_owner_and_json_is_the_apis(
+    api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Canned.routes[("GET", "/usage")] = (200, USAGE)
+    assert main(["--api-url", api, "--token", "admin", "--json", "usage", "--owner", "bob"]) == 0
+    assert json.loads(capsys.readouterr().out) == USAGE
+    assert Canned.seen[-1][:2] == ("GET", "/usage?owner=bob")
+
+
+def test_quotas_get_shows_the_overrides_and_what_applies(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    Canned.routes[("GET", "/admin/quotas/alice")] = (200, OWNER_QUOTA)
+    assert main(["--api-url", api, "--token", "admin", "quotas", "get", "alice"]) == 0
+    rows = {line.split()[0]: line.split("  ") for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert [cell.strip() for cell in rows["max_active_tasks"] if cell.strip()] == [
+        "max_active_tasks", "0 (no limit)", "no limit"
+    ]  # fmt: skip
+    assert [cell.strip() for cell in rows["max_tasks_per_minute"] if cell.strip()] == [
+        "max_tasks_per_minute", "default", "10"
+    ]  # fmt: skip
+
+
+def test_quotas_set_sends_only_the_limits_given_and_clear_deletes(api: str) -> None:
+    # Given the admin routes
+    path = "/admin/quotas/alice%40example.com"
+    Canned.routes[("PUT", path)] = (200, OWNER_QUOTA)
+    Canned.routes[("DELETE", path)] = (204, None)
+    Canned.routes[("GET", path)] = (200, OWNER_QUOTA)
+    # When a quota is set with two limits, Then the PUT body names only them (the third takes the default)
+    argv = ["--api-url", api, "--token", "admin", "quotas", "set", "alice@example.com"]
+    assert main([*argv, "--max-active", "0", "--monthly-usd", "2.5"]) == 0
+    assert Canned.seen[-1][:2] == ("PUT", path)
+    assert Canned.bodies[-1] == {"max_active_tasks": 0, "monthly_spend_usd": 2.5}
+    # When it is cleared, Then a DELETE, and the quota read back
+    assert main(["--api-url", api, "--token", "admin", "quotas", "clear", "alice@example.com"]) == 0
+    assert [seen[:2] for seen in Canned.seen[-2:]] == [("DELETE", path), ("GET", path)]
+
+
+def test_a_refused_quota_is_status_1_with_the_apis_detail(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    problem = {"type": "urn:claude-tasks:problem:forbidden", "status": 403, "detail": "only administrators may set"}
+    Canned.routes[("PUT", "/admin/quotas/alice")] = (403, problem)
+    assert main(["--api-url", api, "--token", "bob", "quotas", "set", "alice", "--per-minute", "3"]) == 1
+    assert "only administrators" in capsys.readouterr().err
 
 
 def test_json_output_is_the_apis_own_json(api: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ BUILT_AT_IMPORT = {"claude_tasks.core.config.Settings", "claude_tasks.core.recor
 _PROBE = """
 import gc, json, sys
 import app
+gc.unfreeze()  # the handler froze its import's objects, which hides them from gc.get_objects()
 from pydantic import BaseModel
 built = sorted(
     f"{c.__module__}.{c.__qualname__}" for c in gc.get_objects()
@@ -66,3 +67,34 @@ def test_a_handler_imports_no_library_its_first_request_does_not_need(function: 
 def test_the_janitor_does_not_load_asyncio() -> None:
     # The API's resolver and the worker's batch processor import asyncio themselves; nothing of ours does
     assert "asyncio" not in _import("janitor")["modules"]
+
+
+def test_the_worker_does_not_load_claude_codes_turn() -> None:
+    # A chat task's run needs none of it; a Claude Code task imports it with the Claude Code SDK
+    agent_path = {"claude_tasks.app.agent_turn", "claude_tasks.claude.agent", "claude_tasks.claude.workspace"}
+    assert agent_path & set(_import("worker")["modules"]) == set()
+
+
+def test_the_task_events_function_loads_no_write_path() -> None:
+    # It reads stream images (`store.records`) and never writes: no transaction, task write, tally or content store
+    writes = {"transaction", "task_write", "tally", "content"}
+    writes = {f"claude_tasks.store.{name}" for name in writes}
+    assert writes & set(_import("events")["modules"]) == set()
+
+
+@pytest.mark.parametrize("function", HANDLERS)
+def test_a_handler_imports_with_the_collector_off_and_turns_it_back_on(function: str) -> None:
+    # When a fresh interpreter imports the handler (its first lines turn the cyclic collector off)
+    probe = "import gc, json, app; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
+    out = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-c", probe],
+        cwd=FUNCTIONS / function,
+        env={"PATH": "", "AWS_REGION": "us-east-1", "PYTHONPATH": ":".join(sys.path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    enabled, frozen = json.loads(out.strip().splitlines()[-1])
+    # Then the collector is on again for the invocations, and leaves the import's objects out of its passes
+    assert enabled is True
+    assert frozen > 0

@@ -128,3 +128,29 @@ def test_the_event_id_names_the_table_so_two_deployments_never_share_one(
     assert mine is not None and theirs is not None
     assert mine.event_id != theirs.event_id
     assert mine.model_copy(update={"event_id": theirs.event_id}) == theirs
+
+
+def test_a_task_recreated_with_the_same_key_has_new_event_ids(
+    store: Store, session: Session, stream: StreamReader
+) -> None:
+    # Given a task created with an idempotency key, cancelled and deleted, then created again with the key
+    first = store.tasks.create("alice", session.session_id, NewTask(prompt=PROMPT), idempotency_key="k-again")
+    store.transitions.cancel("alice", first.task_id)
+    store.tasks.delete("alice", first.task_id)
+    second = store.tasks.create("alice", session.session_id, NewTask(prompt=PROMPT), idempotency_key="k-again")
+    store.transitions.cancel("alice", second.task_id)
+    records = stream.read(limit=1000)
+    # When the records are mapped, and delivered again
+    events = task_events(records)
+    again = task_events(json.loads(json.dumps(records)))
+    # Then the second task has the first one's id, statuses and versions, but none of its event ids
+    assert second.task_id == first.task_id
+    assert [e.detail_type for e in events] == [
+        "Task Queued", "Task Cancelled", "Task Deleted", "Task Queued", "Task Cancelled",
+    ]  # fmt: skip
+    old, new = events[:2], events[3:]
+    assert [(e.task_id, e.version) for e in new] == [(e.task_id, e.version) for e in old]
+    ids = [e.event_id for e in events]
+    assert len(set(ids)) == len(ids)
+    # And a redelivery of the same records still gives the same ids
+    assert [e.event_id for e in again] == ids

@@ -52,6 +52,9 @@ API_ROUTES = {
     ("POST", "/admin/consistency/recount"),
     ("GET", "/admin/dead-letters"),
     ("POST", "/admin/dead-letters/redrive"),
+    ("GET", "/admin/quotas/{owner}"),
+    ("PUT", "/admin/quotas/{owner}"),
+    ("DELETE", "/admin/quotas/{owner}"),
     ("GET", "/capabilities"),
     ("GET", "/openapi.json"),
 }
@@ -108,6 +111,15 @@ def test_queue_visibility_is_at_least_six_worker_timeouts(template: dict[str, An
 
     # Then a message stays hidden for six runs of the worker, as Lambda's SQS guidance asks
     assert visibility >= 6 * timeout + window
+
+
+def test_a_held_back_message_waits_no_longer_than_its_queues_visibility_timeout(template: dict[str, Any]) -> None:
+    # Given the longest a worker holds a failed record back (MAX_HOLD_S, where the template sets none: the default)
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    hold = int(env.get("MAX_HOLD_S", Settings.model_fields["max_hold_s"].default))
+    # Then it is within each worker queue's visibility timeout: an over-quota task.create never waits longer
+    for queue in ("TaskQueue", "ClaudeCodeQueue"):
+        assert 1 <= hold <= int(_resource(template, queue)["VisibilityTimeout"])
 
 
 def test_timeouts_nest_inside_each_other(template: dict[str, Any]) -> None:

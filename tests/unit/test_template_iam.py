@@ -251,6 +251,16 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:BatchGetItem", "UsageTable"): Use(
             "GET /usage reads the owner's total, month and quota", f"{STORE}/usage.py", r"UsageModel\.batch_get\("
         ),
+        ("dynamodb:PutItem", "UsageTable"): Use(
+            "PUT /admin/quotas/{owner} keeps an owner's quota overrides",
+            f"{STORE}/usage.py",
+            r"item = UsageModel\(owner, periods\.QUOTA",
+        ),
+        ("dynamodb:DeleteItem", "UsageTable"): Use(
+            "DELETE /admin/quotas/{owner} drops an owner's quota overrides",
+            f"{STORE}/usage.py",
+            r"UsageModel\(owner, periods\.QUOTA\)\.delete\(\)",
+        ),
         ("dynamodb:GetItem", "AuditTable"): Use(
             "GET /admin/consistency serves the full check's last report",
             f"{STORE}/audit_record.py",
@@ -290,7 +300,12 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
     "WorkerFunctionRole": {
         ("sqs:ReceiveMessage", "TaskQueue"): _POLLER,
         ("sqs:DeleteMessage", "TaskQueue"): _POLLER,
-        ("sqs:ChangeMessageVisibility", "TaskQueue"): _POLLER,
+        # Lambda's poller uses it too (_POLLER); the map names the worker's own call.
+        ("sqs:ChangeMessageVisibility", "TaskQueue"): Use(
+            "a task.create over its owner's quota is delivered again after the quota's Retry-After",
+            "shared/claude_tasks/app/queue.py",
+            r"change_message_visibility\(\s*QueueUrl=self\._settings\.task_queue_url",
+        ),
         ("sqs:GetQueueAttributes", "TaskQueue"): _POLLER,
         ("sqs:SendMessage", "TaskQueue"): Use(
             "a run near the end of its invocation re-queues its task", "shared/claude_tasks/app/run.py", r"send_run\("

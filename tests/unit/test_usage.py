@@ -9,7 +9,8 @@ import pytest
 
 from claude_tasks.claude.pricing import PRICES
 from claude_tasks.core.errors import QuotaExceeded, StaleInteractionCount
-from claude_tasks.core.usage import Quota, month
+from claude_tasks.core.records import NewTask
+from claude_tasks.core.usage import Quota, QuotaOverride, month
 from claude_tasks.store import Store
 from claude_tasks.store.models import UsageModel
 from claude_tasks.store.runs import Lease
@@ -90,7 +91,7 @@ def test_status_changes_move_tasks_between_counts(store: Store, task_factory) ->
 
 def test_the_active_tasks_quota_refuses_the_next_creation(store: Store, session_factory, task_factory) -> None:
     # Given alice allowed 2 active tasks, and 2 queued
-    store.usage.set_quota("alice", Quota(max_active_tasks=2))
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=2))
     session = session_factory()
     task_factory(session), task_factory(session)
     # When a third is created, Then the quota refuses it, saying so
@@ -104,7 +105,7 @@ def test_the_active_tasks_quota_refuses_the_next_creation(store: Store, session_
 
 def test_the_per_minute_quota_refuses_until_the_minute_ends(store: Store, session_factory, task_factory) -> None:
     # Given alice allowed one task per minute, and one created
-    store.usage.set_quota("alice", Quota(max_tasks_per_minute=1))
+    store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=1))
     session = session_factory()
     task_factory(session)
     # When another is created in the same minute, Then it is refused until the minute ends
@@ -117,7 +118,7 @@ def test_the_per_minute_quota_refuses_until_the_minute_ends(store: Store, sessio
 
 def test_the_monthly_spend_quota_refuses_once_spent(store: Store, session_factory, task_factory) -> None:
     # Given alice allowed $0.20 a month and a turn that cost $0.25
-    store.usage.set_quota("alice", Quota(monthly_spend_usd=0.2))
+    store.usage.set_quota("alice", QuotaOverride(monthly_spend_usd=0.2))
     task, _ = _priced(store, task_factory)
     # When another task is created, Then it is refused until the next month
     with pytest.raises(QuotaExceeded) as refused:
@@ -129,16 +130,95 @@ def test_the_monthly_spend_quota_refuses_once_spent(store: Store, session_factor
 def test_an_owner_override_keeps_the_other_defaults(settings) -> None:
     # Given a deployment default of 5 active tasks and 10 per minute, and alice's override of the per-minute one
     store = Store(settings.model_copy(update={"quota_max_active_tasks": 5, "quota_max_tasks_per_minute": 10}))
-    store.usage.set_quota("alice", Quota(max_tasks_per_minute=3))
+    store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=3))
     # Then alice's quota has the override and the other default; bob's, the defaults
     assert store.usage.quota("alice") == Quota(max_active_tasks=5, max_tasks_per_minute=3)
     assert store.usage.quota("bob") == Quota(max_active_tasks=5, max_tasks_per_minute=10)
     assert store.usage.for_owner("alice").quota == store.usage.quota("alice")
 
 
+def test_an_override_of_0_lifts_the_default_and_an_unset_limit_keeps_it(settings, session_factory) -> None:
+    # Given a deployment default of 1 active task and 10 per minute, and alice's override of 0 active tasks
+    store = Store(settings.model_copy(update={"quota_max_active_tasks": 1, "quota_max_tasks_per_minute": 10}))
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=0))
+    # Then 0 means no limit, as in the deployment's settings, and the unset per-minute limit is the default
+    assert store.usage.quota("alice") == Quota(max_active_tasks=None, max_tasks_per_minute=10)
+    # And alice creates past the default's one active task, while bob (the default) is held to it
+    session = session_factory()
+    new = NewTask(prompt="Hi")
+    for _ in range(3):
+        store.tasks.create("alice", session.session_id, new)
+    bob = session_factory(owner="bob")
+    store.tasks.create("bob", bob.session_id, new)
+    with pytest.raises(QuotaExceeded):
+        store.tasks.create("bob", bob.session_id, new)
+
+
+def test_an_override_of_0_spend_and_rate_lifts_those_defaults(settings) -> None:
+    # Given defaults on every limit, and alice's override lifting the rate and the spend
+    store = Store(
+        settings.model_copy(
+            update={"quota_max_active_tasks": 4, "quota_max_tasks_per_minute": 2, "quota_monthly_spend_usd": 1.5}
+        )
+    )
+    mine = store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=0, monthly_spend_usd=0))
+    # Then her quota keeps only the active tasks' default; the override is kept as sent
+    assert mine.quota == Quota(max_active_tasks=4) == store.usage.quota("alice")
+    assert store.usage.owner_quota("alice").override == QuotaOverride(max_tasks_per_minute=0, monthly_spend_usd=0)
+    # And clearing it brings the defaults back
+    assert (
+        store.usage.clear_quota("alice").quota
+        == store.usage.quota("alice")
+        == settings.model_copy(
+            update={"quota_max_active_tasks": 4, "quota_max_tasks_per_minute": 2, "quota_monthly_spend_usd": 1.5}
+        ).quota
+    )
+
+
+def test_a_follow_up_that_queues_a_finished_task_is_held_to_the_active_tasks_quota(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given alice allowed one active task: one cancelled, another queued
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=1))
+    session = session_factory()
+    finished = task_factory(session)
+    store.transitions.cancel("alice", finished.task_id)
+    task_factory(session)
+    # When she follows up on the cancelled one (which would queue it again), Then the quota refuses it
+    with pytest.raises(QuotaExceeded) as refused:
+        store.transitions.follow_up("alice", finished.task_id, "And now?")
+    assert (refused.value.limit, refused.value.current, refused.value.allowed) == ("max_active_tasks", 1, 1)
+    # And nothing moved: the task is still cancelled without the prompt, and one task is active
+    assert store.tasks.get("alice", finished.task_id).status == "cancelled"
+    assert store.tasks.get("alice", finished.task_id).pending_prompts == finished.pending_prompts
+    assert UsageModel.get("alice", "total", consistent_read=True).active == 1
+    # And a retry is refused the same way
+    with pytest.raises(QuotaExceeded):
+        store.transitions.retry("alice", finished.task_id)
+
+
+def test_a_retry_is_not_held_to_the_creation_rate(store: Store, session_factory, task_factory) -> None:
+    # Given alice allowed one creation a minute, and one task created and cancelled this minute
+    store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=1))
+    task = task_factory(session_factory())
+    store.transitions.cancel("alice", task.task_id)
+    # When she retries it, Then it is queued: a retry creates nothing
+    assert store.transitions.retry("alice", task.task_id).status == "queued"
+
+
+def test_a_follow_up_over_the_monthly_spend_is_refused(store: Store, task_factory) -> None:
+    # Given alice allowed $0.20 a month, and a task that succeeded with a turn that cost $0.25
+    store.usage.set_quota("alice", QuotaOverride(monthly_spend_usd=0.2))
+    task, _ = _priced(store, task_factory)
+    # When she follows up on the succeeded task, Then the month's spend refuses it
+    with pytest.raises(QuotaExceeded) as refused:
+        store.transitions.follow_up("alice", task.task_id, "More?")
+    assert refused.value.limit == "monthly_spend_usd"
+
+
 def test_a_fork_counts_against_the_active_tasks_quota(store: Store, session_factory, task_factory) -> None:
     # Given alice allowed one active task, and one queued
-    store.usage.set_quota("alice", Quota(max_active_tasks=1))
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=1))
     source = task_factory(session_factory())
     # When she forks it, Then the quota refuses the fork and nothing is counted for it
     with pytest.raises(QuotaExceeded):

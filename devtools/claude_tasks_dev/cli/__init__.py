@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from claude_tasks_dev.cli import admin, agent, commands, events, ids, watch
+from claude_tasks_dev.cli import admin, agent, commands, events, ids, quotas, watch
 from claude_tasks_dev.cli.client import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, ApiClient, ApiError, CliError
 from claude_tasks_dev.cli.context import Context
 from claude_tasks_dev.cli.target import Target, resolve
@@ -156,6 +156,25 @@ def _admin_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             parser.add_argument("message_ids", nargs="*", help="the messages to redrive (default: every one)")
 
 
+def _quota_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    shown = _add(top, "usage", quotas.usage, "your totals (all time, this month, last 30 days) and your quota")
+    shown.add_argument("--owner", help="another owner's (an admin's token; locally the stack's admin)")
+    group = top.add_parser("quotas", help="owners' quotas (admins)").add_subparsers(required=True)
+    _add(group, "get", quotas.quotas_get, "an owner's overrides and the quota that applies").add_argument("owner")
+    put = _add(
+        group,
+        "set",
+        quotas.quotas_set,
+        "replace an owner's overrides: a limit not given takes the default, 0 is no limit",
+    )
+    put.add_argument("owner")
+    put.add_argument("--max-active", type=int, metavar="N", help="tasks queued or running at once")
+    put.add_argument("--per-minute", type=int, metavar="M", help="tasks created per minute")
+    put.add_argument("--monthly-usd", type=float, metavar="X", help="spend per month, in USD")
+    clear = _add(group, "clear", quotas.quotas_clear, "drop an owner's overrides: the defaults apply")
+    clear.add_argument("owner")
+
+
 def _event_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = top.add_parser("events", help="the local stack's task events").add_subparsers(required=True)
     tail = _add(group, "tail", events.tail, "the last task events the local bus received; -f follows new ones")
@@ -177,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     _task_commands(top)
     _tasks_group(top)
     _admin_commands(top)
+    _quota_commands(top)
     _event_commands(top)
     return parser
 

@@ -54,7 +54,7 @@ def recount(ctx: Context, args: argparse.Namespace) -> int:
     """Recount a session's or an owner's task counters (after a `counter_drift`, or an upgrade); prints what was
     corrected."""
     body = {"owner": args.owner} if args.owner is not None else {"session_id": args.session_id}
-    reply = _admin_client(ctx, args).call("POST", "/admin/consistency/recount", body)
+    reply = admin_client(ctx, args).call("POST", "/admin/consistency/recount", body)
     ctx.show(reply, render_recount)
     return EXIT_OK
 
@@ -69,7 +69,7 @@ def render_recount(reply: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _admin_client(ctx: Context, args: argparse.Namespace) -> ApiClient:
+def admin_client(ctx: Context, args: argparse.Namespace) -> ApiClient:
     # Locally the admin is the principal `admin`; elsewhere the caller's own token must be an admin's.
     if ctx.target.stack is not None and not args.token:
         return ApiClient(ctx.client.api_url, ctx.target.stack.get("admin_principal", "admin"), ctx.client.timeout_s)
@@ -77,7 +77,7 @@ def _admin_client(ctx: Context, args: argparse.Namespace) -> ApiClient:
 
 
 def _api_report(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = _admin_client(ctx, args).call("GET", "/admin/consistency")
+    report: dict[str, Any] = admin_client(ctx, args).call("GET", "/admin/consistency")
     return report
 
 
@@ -126,7 +126,7 @@ def dlq_list(ctx: Context, args: argparse.Namespace) -> int:
     """The dead letters with the worker's reasons (through the API); with `--dlq-url`, one DLQ's raw bodies."""
     if args.dlq_url:
         return _direct_list(ctx, args)
-    page = _admin_client(ctx, args).call("GET", "/admin/dead-letters", query={"limit": min(args.limit, 100)})
+    page = admin_client(ctx, args).call("GET", "/admin/dead-letters", query={"limit": min(args.limit, 100)})
     ctx.show(page["items"], lambda rows: output.table(rows, DEAD_LETTER_COLUMNS))
     return EXIT_OK
 
@@ -135,9 +135,7 @@ def dlq_redrive(ctx: Context, args: argparse.Namespace) -> int:
     """Send the named dead letters (none named: every one) back to their task queues; exit 4 if any was refused."""
     if args.dlq_url:
         return _direct_redrive(ctx, args)
-    reply = _admin_client(ctx, args).call(
-        "POST", "/admin/dead-letters/redrive", {"message_ids": list(args.message_ids)}
-    )
+    reply = admin_client(ctx, args).call("POST", "/admin/dead-letters/redrive", {"message_ids": list(args.message_ids)})
     ctx.show(reply, render_redrive)
     return EXIT_OUTCOME if reply.get("refused") else EXIT_OK
 

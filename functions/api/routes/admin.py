@@ -1,18 +1,26 @@
-"""Administration, for the principals configured as admins: the consistency report and its recount, and the
-dead-letter queues."""
+"""Administration, for the principals configured as admins: the consistency report and its recount, the
+dead-letter queues, and owners' quotas."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from claude_tasks.core.usage import OwnerQuota
 
 from problems import documented
 from routes.params import DeadLetters, Owner, Service
-from schemas import ConsistencyReport, DeadLetterPage, Recount, RecountBody, Redrive, RedriveBody
+from schemas import ConsistencyReport, DeadLetterPage, QuotaBody, Recount, RecountBody, Redrive, RedriveBody
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+QuotaOwner = Annotated[str, Path(min_length=1, max_length=256, description="The owner (a principal) whose quota.")]
+QUOTAS = (
+    "A limit the overrides leave unset takes the deployment's default (QUOTA_* settings); 0 is no limit, "
+    "as in those settings, so an override can lift a default."
+)
 
 
 @router.get(
@@ -78,3 +86,40 @@ def list_dead_letters(
 )
 def redrive_dead_letters(owner: Owner, queues: DeadLetters, body: RedriveBody) -> Redrive:
     return queues.redrive(owner, list(body.message_ids))
+
+
+@router.get(
+    "/admin/quotas/<owner>",
+    operation_id="getOwnerQuota",
+    summary="An owner's quota overrides and the quota that applies to them",
+    description=QUOTAS,
+    tags=["admin"],
+    responses=documented(200, "The overrides (all unset: none kept) and the quota that applies.", 403),
+)
+def get_quota(owner: QuotaOwner, caller: Owner, service: Service) -> OwnerQuota:
+    return service.quota(caller, owner)
+
+
+@router.put(
+    "/admin/quotas/<owner>",
+    operation_id="setOwnerQuota",
+    summary="Replace an owner's quota overrides",
+    description=QUOTAS,
+    tags=["admin"],
+    responses=documented(200, "The overrides as kept, and the quota that now applies.", 400, 403, 503),
+)
+def set_quota(owner: QuotaOwner, caller: Owner, service: Service, body: QuotaBody) -> OwnerQuota:
+    return service.set_quota(caller, owner, body.override())
+
+
+@router.delete(
+    "/admin/quotas/<owner>",
+    status_code=204,
+    operation_id="clearOwnerQuota",
+    summary="Drop an owner's quota overrides: the deployment's defaults apply",
+    tags=["admin"],
+    responses=documented(204, "Cleared (also when none were kept).", 403, 503),
+)
+def clear_quota(owner: QuotaOwner, caller: Owner, service: Service) -> Response[None]:
+    service.clear_quota(caller, owner)
+    return Response(204)

@@ -130,7 +130,7 @@ def delete_task(task_id: TaskId, owner: Owner, service: Service) -> Response[Non
     operation_id="sendMessage",
     summary="Follow up in the task's conversation; while it runs, the prompt waits its turn",
     tags=TAGS,
-    responses=documented(202, QUEUED, 400, 404, 413, 503, headers=["Location"]),
+    responses=documented(202, QUEUED, 400, 404, 413, 429, 503, headers=["Location"]),
 )
 def send_message(task_id: TaskId, body: FollowUpBody, owner: Owner, service: Service) -> Response[TaskView]:
     return _accepted(service.follow_up(owner, str(task_id), body.prompt))
@@ -153,7 +153,7 @@ def cancel_task(task_id: TaskId, owner: Owner, service: Service) -> TaskView:
     operation_id="retryTask",
     summary="Queue a failed, exhausted or cancelled task again, its conversation kept",
     tags=TAGS,
-    responses=documented(202, QUEUED, 404, 409, 503, headers=["Location"]),
+    responses=documented(202, QUEUED, 404, 409, 429, 503, headers=["Location"]),
 )
 def retry_task(task_id: TaskId, owner: Owner, service: Service) -> Response[TaskView]:
     return _accepted(service.retry(owner, str(task_id)))

@@ -26,12 +26,14 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a message came from: its SQS id, how often it was received, and when its invocation ends
-    (a `time.monotonic()` value; infinite when no Lambda context bounds it)."""
+    """Where a message came from: its SQS id, how often it was received, when its invocation ends
+    (a `time.monotonic()` value; infinite when no Lambda context bounds it), and the receipt handle that
+    changes its visibility (None: not known, as for a message not received from SQS)."""
 
     message_id: str
     receive_count: int = 1
     ends_at: float = math.inf
+    receipt_handle: str | None = None
 
     def remaining_s(self) -> float:
         """Seconds left in the invocation that carries this delivery."""
@@ -56,8 +58,8 @@ class RetryLater(RecordFailed):
 
 class OverQuota(RecordFailed):
     """A `task.create` whose owner is over a quota: nothing was written, and SQS delivers the message again
-    (after the queue's visibility timeout) until the quota allows it, or after `maxReceiveCount` receives
-    moves it to the DLQ; the reason says which limit held it."""
+    (once the quota's Retry-After has passed: the worker shortens its visibility) until the quota allows it,
+    or after `maxReceiveCount` receives moves it to the DLQ; the reason says which limit held it."""
 
 
 class GaveUp(RecordFailed):

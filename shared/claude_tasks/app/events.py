@@ -74,7 +74,7 @@ def task_events(records: Iterable[StreamRecord]) -> list[TaskEvent]:
 
 def _event(record: StreamRecord, task: Task, status: EventStatus, previous: EventStatus | None, when: str) -> TaskEvent:
     return TaskEvent(
-        event_id=event_id(table_of(record), task.task_id, task.version, status),
+        event_id=event_id(table_of(record), task.task_id, task.created_at, task.version, status),
         task_id=task.task_id,
         session_id=task.session_id,
         owner=task.owner,

@@ -1,7 +1,7 @@
-"""The task queue's sender, used by the API and the janitor (its messages: `claude_tasks.app.messages`).
+"""The task queue's sender, used by the API, the janitor and the worker (its messages: `claude_tasks.app.messages`).
 
-The messages are imported on the first send, not at import: the janitor's cold start
-does not pay for the models it builds one of per stuck task.
+The messages (and the backends' offer, which routes a task) are imported on the first send, not at
+import: the janitor's cold start does not pay for the models it builds one of per stuck task.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from aws_lambda_powertools import Logger
 
 from claude_tasks.core.clients import make_client
 from claude_tasks.core.config import Settings
-from claude_tasks.core.offer import AGENT_BACKEND, effective_backend
 from claude_tasks.core.records import Task
 
 if TYPE_CHECKING:
@@ -41,9 +40,25 @@ class TaskQueue:
         url = queue_url or self._settings.task_queue_url
         self._sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json())
 
+    def hold(self, receipt_handle: str, seconds: int) -> bool:
+        """Make a message received from this worker's queue (TASK_QUEUE_URL) visible again `seconds` from now,
+        for a record about to be reported failed: SQS delivers it after that wait rather than after the
+        queue's visibility timeout. Returns False (and logs) when the call failed: then it comes back after
+        the visibility timeout, as it would have anyway."""
+        try:
+            self._sqs.change_message_visibility(
+                QueueUrl=self._settings.task_queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except Exception:  # noqa: BLE001 - the message is redelivered anyway, only later
+            logger.warning("could not shorten a failed message's visibility", exc_info=True)
+            return False
+        return True
+
     def queue_for(self, backend: str | None) -> str:
         """Where a task on `backend` (None: the deployment's default) runs: Claude Code tasks on their own
         queue where the deployment has one (in AWS, its container worker's), every other task on the task queue."""
+        from claude_tasks.core.offer import AGENT_BACKEND, effective_backend  # noqa: PLC0415 - see the docstring
+
         if self._settings.claude_code_queue_url and effective_backend(self._settings, backend) == AGENT_BACKEND:
             return self._settings.claude_code_queue_url
         return self._settings.task_queue_url

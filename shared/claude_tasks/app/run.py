@@ -18,19 +18,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 
-from claude_tasks.app.agent_turn import AgentTurn, Stopped
 from claude_tasks.app.conversation import exhausted_before_turn, request_for, turn_record
 from claude_tasks.app.delivery import Delivery, GaveUp, MessageRejected, Outcome, OverQuota, RetryLater
 from claude_tasks.app.messages import TaskCleanup, TaskCreate, parse
 from claude_tasks.app.new_tasks import admitted
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.claude import ClaudeBackend, ClaudeError, ClaudeReply, get_backend, traced
-from claude_tasks.claude.agent import STOP_GRACE_S, AgentBackend, is_agent
-from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
+from claude_tasks.claude.base import is_agent
 from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import (
     ConcurrentUpdate,
@@ -47,9 +46,17 @@ from claude_tasks.store import Store
 from claude_tasks.store.ids import new_id
 from claude_tasks.store.runs import Lease, LeaseRefused
 
+if TYPE_CHECKING:
+    from claude_tasks.app.agent_turn import Stopped
+    from claude_tasks.claude.agent import AgentBackend
+
+# Claude Code's turn (its agent types, the workspace) is imported by the tasks that use it, which
+# load the Claude Code SDK anyway: a chat task's worker does not pay for it at cold start (`make bench`).
+# ruff: noqa: PLC0415
+
 logger = Logger(child=True)
 
-BackendFor = Callable[[str], ClaudeBackend | AgentBackend]
+BackendFor = Callable[[str], "ClaudeBackend | AgentBackend"]
 
 # A lease ends this long after its invocation can last: the worker's Lambda cannot outlive its
 # timeout, so a redelivery after a crash finds the lease expired and takes the task over.
@@ -59,6 +66,9 @@ LEASE_GRACE_S = 30.0
 CALL_MARGIN_S = 10.0
 # Follow-ups arriving faster than a turn's write can land are not a real workload.
 RECORD_ATTEMPTS = 5
+# A task.create held back over its owner's quota comes back no sooner than this (SQS's own minimum is
+# 0, which would deliver it again at once, only to be refused again).
+MIN_HOLD_S = 1
 
 
 def correlate(task_id: str) -> None:
@@ -127,13 +137,26 @@ class TaskExecutor:
         except QuotaExceeded as over:
             # Not dropped, not rejected: the message waits for the quota (or ages out to the DLQ saying why).
             last = delivery.receive_count >= self.settings.max_receive_count
-            fate = "goes to the DLQ" if last else "will be delivered again"
+            wait = self._hold(delivery, over)
+            fate = "goes to the DLQ" if last else f"will be delivered again{wait}"
             raise OverQuota(
                 f"task.create for {message.owner} waits: {over} (receive {delivery.receive_count} of "
                 f"{self.settings.max_receive_count}; the message {fate})"
             ) from over
         except DomainError as refused:  # no session, not active, too large, not offered, key reused
             raise MessageRejected(str(refused)) from refused
+
+    def _hold(self, delivery: Delivery, over: QuotaExceeded) -> str:
+        """Have SQS deliver the message again once the quota allows more, not after the whole visibility
+        timeout: its Retry-After (for the active-tasks limit, which has no reset time, the fixed
+        `ACTIVE_RETRY_AFTER_S` of store/usage.py), at least `MIN_HOLD_S`, at most `max_hold_s`. Returns how
+        the reason says it ("" when the visibility stays the queue's)."""
+        if delivery.receipt_handle is None:
+            return ""
+        seconds = min(max(MIN_HOLD_S, over.retry_after_s), self.settings.max_hold_s)
+        if not self._queue.hold(delivery.receipt_handle, seconds):
+            return ""
+        return f" in {seconds} s"
 
     def _clean_up(self, message: TaskCleanup) -> Outcome:
         """Remove a deleted task's worktree. A project that is gone (or not this worker's to reach) has
@@ -150,6 +173,8 @@ class TaskExecutor:
             raise RetryLater(str(busy)) from busy
         else:
             raise MessageRejected(f"task.cleanup: task {message.task_id} still exists; delete it first")
+        from claude_tasks.claude.workspace import WorkspaceError, project_dir, remove
+
         try:
             project = project_dir(message.project_path, self.settings, message.owner)
         except WorkspaceError as gone:
@@ -208,7 +233,7 @@ class TaskExecutor:
             if ended is not None:
                 return ended
             status = self._turn(task, lease.renewed(self._lease_seconds(delivery)), budget, delivery)
-            if isinstance(status, Stopped):  # an agent stopped at its deadline: a fresh invocation continues it
+            if not isinstance(status, TaskStatus):  # Stopped: an agent at its deadline; a fresh invocation continues it
                 # One that did nothing counts as an attempt: a step longer than an invocation must end.
                 return self._hand_off(self._held(task_id, lease), lease, count_attempt=not status.progressed)
             if status is not TaskStatus.RUNNING:
@@ -221,6 +246,9 @@ class TaskExecutor:
         # The backend first: a cold one imports its SDK, which is no part of the call's own time.
         backend = self._backend_for(task.backend or self.settings.claude_backend)
         if is_agent(backend):
+            from claude_tasks.app.agent_turn import AgentTurn
+            from claude_tasks.claude.agent import STOP_GRACE_S
+
             # An agent's run may take the invocation's whole remaining time, less what stopping it takes.
             deadline = time.monotonic() + delivery.remaining_s() - CALL_MARGIN_S - STOP_GRACE_S
             return AgentTurn(self.store, self.settings, backend, lease, self._held, deadline, task).run()

@@ -22,7 +22,7 @@ from claude_tasks.core.offer import (
     check_session_defaults,
 )
 from claude_tasks.core.records import Interaction, McpServer, NewTask, Page, Session, Task, TaskStatus
-from claude_tasks.core.usage import OwnerUsage
+from claude_tasks.core.usage import OwnerQuota, OwnerUsage, QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.audit import ConsistencyReport, CounterFix, Recount
 
@@ -135,7 +135,8 @@ class TaskService:
     def follow_up(self, owner: str, task_id: str, prompt: str) -> Task:
         """Queue `prompt` in the task's conversation; a finished task is queued and enqueued again.
 
-        Raises `PromptTooLarge`, `TaskNotFound`, `ConcurrentUpdate`.
+        Raises `PromptTooLarge`, `TaskNotFound`, `ConcurrentUpdate`, `QuotaExceeded` (a finished task queued
+        again over the owner's active tasks or monthly spend).
         """
         self._check_prompt(prompt)
         task, requeued = self._store.transitions.follow_up(owner, task_id, prompt)
@@ -150,7 +151,7 @@ class TaskService:
     def retry(self, owner: str, task_id: str) -> Task:
         """Queue a failed, exhausted or cancelled task again and enqueue it.
 
-        Raises `TaskNotFound`, `TaskStateConflict`.
+        Raises `TaskNotFound`, `TaskStateConflict`, `QuotaExceeded` (over the owner's active tasks or monthly spend).
         """
         task = self._store.transitions.retry(owner, task_id)
         self._enqueue(task)
@@ -192,6 +193,23 @@ class TaskService:
             raise Forbidden("only administrators may read another owner's usage")
         return self._store.usage.for_owner(of or owner)
 
+    def quota(self, owner: str, of: str) -> OwnerQuota:
+        """`of`'s quota overrides and the quota they make. Raises `Forbidden` unless `owner` is an admin."""
+        self._require_admin(owner, "read an owner's quota overrides")
+        return self._store.usage.owner_quota(of)
+
+    def set_quota(self, owner: str, of: str, override: QuotaOverride) -> OwnerQuota:
+        """Replace `of`'s quota overrides with `override` (unset: the default; 0: no limit). Raises `Forbidden`
+        unless `owner` is an admin."""
+        self._require_admin(owner, "set an owner's quota")
+        return self._store.usage.set_quota(of, override)
+
+    def clear_quota(self, owner: str, of: str) -> None:
+        """Drop `of`'s quota overrides: the deployment's defaults apply. Raises `Forbidden` unless `owner` is
+        an admin."""
+        self._require_admin(owner, "clear an owner's quota")
+        self._store.usage.clear_quota(of)
+
     def consistency(self, owner: str) -> ConsistencyReport:
         """The janitor's last completed consistency report (one read, never a scan).
 
@@ -222,6 +240,10 @@ class TaskService:
             raise Forbidden("recounting is for administrators only")
         fixes = self._store.counters.recount_owner(owner)
         return Recount(owner=owner, corrected=[CounterFix(**vars(fix)) for fix in fixes])
+
+    def _require_admin(self, owner: str, to: str) -> None:
+        if owner not in self._settings.admins:
+            raise Forbidden(f"only administrators may {to}")
 
     def _check_prompt(self, prompt: str) -> None:
         limits.check_prompt(prompt, self._settings.max_prompt_chars)

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
-from typing_extensions import TypeIs
-
-from claude_tasks.claude.base import ClaudeBackend, FatalClaudeError
+from claude_tasks.claude.base import FatalClaudeError
 from claude_tasks.core.records import AgentOptions, NewInteraction
 
 # How long an agent may take to stop once its deadline comes: an interrupt and its grace (5 s), then the
@@ -97,8 +95,3 @@ class AgentBackend(Protocol):
         `check` raised (after stopping the agent).
         """
         ...
-
-
-def is_agent(backend: ClaudeBackend | AgentBackend) -> TypeIs[AgentBackend]:
-    """Whether `backend` works in steps (Claude Code) rather than answering with one reply."""
-    return getattr(backend, "agentic", False) is True

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+from typing_extensions import TypeIs
 
 from claude_tasks.core.records import Usage
+
+if TYPE_CHECKING:
+    from claude_tasks.claude.agent import AgentBackend
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,11 @@ class FatalClaudeError(ClaudeError):
     """Permanent for this request: invalid input, bad credentials, refusal, unknown model."""
 
     retryable = False
+
+
+def is_agent(backend: ClaudeBackend | AgentBackend) -> TypeIs[AgentBackend]:
+    """Whether `backend` works in steps (Claude Code) rather than answering with one reply.
+
+    Here, not in `agent`: a chat task's run asks it without loading the agent's types (cold start).
+    """
+    return getattr(backend, "agentic", False) is True

@@ -8,11 +8,14 @@ traces, not by the task's owner. The same figures go to the worker's metrics (`c
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from claude_tasks.claude.agent import AgentBackend, AgentRequest, AgentResult, Check, Record
 from claude_tasks.claude.base import ClaudeBackend, ClaudeError, ClaudeReply, ClaudeRequest, RetryableClaudeError
 from claude_tasks.core import metrics
 from claude_tasks.core.tracing import Tracer
+
+if TYPE_CHECKING:
+    from claude_tasks.claude.agent import AgentBackend, AgentRequest, AgentResult, Check, Record
 
 
 def complete(tracer: Tracer, backend: ClaudeBackend, request: ClaudeRequest, task_id: str) -> ClaudeReply:

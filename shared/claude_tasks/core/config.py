@@ -112,6 +112,10 @@ class Settings(BaseModel):
     requeue_after_s: int = Field(300, validation_alias="REQUEUE_AFTER_S")
     lease_seconds: int = Field(900, validation_alias="LEASE_SECONDS")
     max_receive_count: int = Field(5, validation_alias="MAX_RECEIVE_COUNT")
+    # The longest a worker holds back a message it reports failed (a task.create over its owner's quota
+    # waits the quota's Retry-After, not the whole visibility timeout): at most the queue's own
+    # VisibilityTimeout (TaskQueue 900 s, ClaudeCodeQueue 5400 s), so no wait is longer than SQS's would be.
+    max_hold_s: int = Field(900, ge=1, validation_alias="MAX_HOLD_S")
     inline_content_limit: int = Field(200_000, validation_alias="INLINE_CONTENT_LIMIT")
     # Partitions of each sparse index the janitor reads (active tasks, idle sessions): no hot key.
     active_shards: int = Field(16, validation_alias="ACTIVE_SHARDS")

@@ -45,8 +45,8 @@ class TaskEvent(Record):
     """The `detail` of a task event. `detail-type` is "Task " and the status, capitalised ("Task Succeeded")."""
 
     event_id: str = Field(
-        description="The same for every delivery of the same change (uuid5 of the table, task id, version and "
-        "status): drop an event whose id you have seen."
+        description="The same for every delivery of the same change (uuid5 of the table, task id, the task's "
+        "created_at, version and status): drop an event whose id you have seen."
     )
     task_id: str
     session_id: str
@@ -78,13 +78,17 @@ class TaskEvent(Record):
         return self.status in TERMINAL
 
 
-def event_id(table: str, task_id: str, version: int, status: EventStatus) -> str:
-    """The id of the change that left task `task_id` of `table` at `version` in `status`.
+def event_id(table: str, task_id: str, created_at: str, version: int, status: EventStatus) -> str:
+    """The id of the change that left task `task_id` of `table`, created at `created_at`, at `version` in `status`.
 
     Made from the committed item, not from the stream record that carried it: every redelivery of the
     record, a replay of the stream, or another reader of the same table names the change the same way.
+    `created_at` tells apart the tasks one id can name in turn: a task created with an Idempotency-Key
+    has an id fixed by its owner and key, so once it is deleted the same key creates a new task with
+    the same id, starting again at version 1 — without it, that task's events would repeat the first
+    one's ids, and a consumer dropping repeats would miss them.
     """
-    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{table}|{task_id}|{version}|{status.value}"))
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{table}|{task_id}|{created_at}|{version}|{status.value}"))
 
 
 def links(task_id: str) -> TaskLinks:

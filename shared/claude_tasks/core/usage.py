@@ -20,17 +20,41 @@ DAYS_SHOWN = 30
 
 
 class Quota(Record):
-    """An owner's limits; None is "no limit". The deployment's defaults, or an owner's override."""
+    """The limits that apply to an owner; None is "no limit". The deployment's defaults, or an owner's
+    effective quota (the defaults with the owner's `QuotaOverride`)."""
 
     max_active_tasks: int | None = Field(None, ge=0, description="Tasks queued or running at once.")
     max_tasks_per_minute: int | None = Field(None, ge=0, description="Tasks created per minute (UTC).")
     monthly_spend_usd: float | None = Field(None, ge=0, description="Cost of the month's turns (UTC), in USD.")
 
-    def over(self, override: Quota | None) -> Quota:
-        """This quota with every limit `override` sets taken from it instead."""
+    def over(self, override: QuotaOverride | None) -> Quota:
+        """This quota with every limit `override` sets taken from it instead (an override's 0: no limit)."""
         if override is None:
             return self
-        return self.model_copy(update=override.model_dump(exclude_unset=True))
+        return self.model_copy(update=override.limits())
+
+
+NO_LIMIT = 0  # in an override, as in the deployment's QUOTA_* settings
+
+
+class QuotaOverride(Record):
+    """An owner's overrides of the deployment's quota: a limit left unset (or null) takes the default, and
+    0 is "no limit" — as 0 is in the deployment's settings — so an override can lift a default."""
+
+    max_active_tasks: int | None = Field(
+        None, ge=0, description="Tasks queued or running at once (0: no limit; unset: the default)."
+    )
+    max_tasks_per_minute: int | None = Field(
+        None, ge=0, description="Tasks created per minute, UTC (0: no limit; unset: the default)."
+    )
+    monthly_spend_usd: float | None = Field(
+        None, ge=0, description="Cost of the month's turns, UTC, in USD (0: no limit; unset: the default)."
+    )
+
+    def limits(self) -> dict[str, float | None]:
+        """The limits this override sets, as `Quota` fields: None where it lifts the limit (0)."""
+        values = self.model_dump(exclude_none=True)
+        return {name: None if value == NO_LIMIT else value for name, value in values.items()}
 
 
 class DayUsage(UsageTotals):
@@ -45,6 +69,14 @@ class OwnerUsage(Record):
     month: UsageTotals
     days: list[DayUsage]
     quota: Quota
+
+
+class OwnerQuota(Record):
+    """An owner's quota as an admin manages it: the overrides kept for them, and the quota that applies."""
+
+    owner: str
+    override: QuotaOverride = Field(description="The owner's overrides (all unset: the defaults apply).")
+    quota: Quota = Field(description="The quota that applies: the deployment's defaults with the overrides.")
 
 
 @dataclass(frozen=True)

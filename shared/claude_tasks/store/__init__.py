@@ -5,31 +5,33 @@ holds one repository per aggregate. Every write that an invariant depends on
 is one conditional `TransactWriteItems`.
 
 Each repository is made (and its module imported) on first use: a handler's cold start
-loads only the repositories it uses (the janitor: sessions, tasks and the audit).
+loads only the repositories it uses (the janitor: sessions, tasks and the audit). So are the
+writing parts (`Transaction`, `TaskWrite`, the content store): the task events function reads
+stream images through `store.records` and never writes, so its cold start does not load them.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from claude_tasks.core.config import Settings
 from claude_tasks.core.tracing import Tracer
-from claude_tasks.store.content import ContentStore
 from claude_tasks.store.models import bind
-from claude_tasks.store.task_write import TaskWrite
-from claude_tasks.store.transaction import Cancelled, Transaction
 
 if TYPE_CHECKING:
     from claude_tasks.store.audit_record import AuditRepository
     from claude_tasks.store.claims import ClaimRepository
+    from claude_tasks.store.content import ContentStore
     from claude_tasks.store.counters import CounterRepository
     from claude_tasks.store.dead_letters import DeadLetterReasons
     from claude_tasks.store.forks import ForkRepository
     from claude_tasks.store.interactions import InteractionRepository
     from claude_tasks.store.runs import RunRepository
     from claude_tasks.store.sessions import SessionRepository
+    from claude_tasks.store.task_write import TaskWrite
     from claude_tasks.store.tasks import TaskRepository
+    from claude_tasks.store.transaction import Cancelled, Transaction
     from claude_tasks.store.transcripts import TranscriptRepository
     from claude_tasks.store.transitions import TransitionRepository
     from claude_tasks.store.usage import UsageRepository
@@ -38,6 +40,16 @@ __all__ = ["Cancelled", "Store", "TaskWrite", "Transaction"]
 
 # The repositories' modules are imported where each is first used (PLC0415): see the module's docstring.
 # ruff: noqa: PLC0415
+_EXPORTED = {"Cancelled": "transaction", "Transaction": "transaction", "TaskWrite": "task_write"}
+
+
+def __getattr__(name: str) -> Any:
+    """`Cancelled`, `Transaction` and `TaskWrite`, their modules imported on first use (see the docstring)."""
+    if name not in _EXPORTED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTED[name]}"), name)
 
 
 class Store:
@@ -47,7 +59,12 @@ class Store:
         self.settings = settings
         self.connection = bind(settings)
         self.tracer = Tracer(settings.tracing_enabled)
-        self.content = ContentStore(settings)
+
+    @cached_property
+    def content(self) -> ContentStore:
+        from claude_tasks.store.content import ContentStore
+
+        return ContentStore(self.settings)
 
     @cached_property
     def sessions(self) -> SessionRepository:
@@ -123,4 +140,6 @@ class Store:
 
     def transaction(self, client_request_token: str | None = None) -> Transaction:
         """A new, empty transaction on this store's connection."""
+        from claude_tasks.store.transaction import Transaction
+
         return Transaction(self.connection, client_request_token, tracer=self.tracer)

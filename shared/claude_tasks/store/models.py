@@ -27,6 +27,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from claude_tasks.core.config import Settings
+from claude_tasks.core.records import TaskStatus
 
 SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"
@@ -51,6 +52,23 @@ class SessionsByOwner(GlobalSecondaryIndex["SessionModel"]):
 
     owner = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)
+
+
+# The statuses counted (`Totals.tasks_*`); `deleting` is not: a task marked for deletion has left its count.
+# Here with the attributes, not in `tally` (the writes): reading a count needs none of the writing parts.
+COUNTED = (
+    TaskStatus.QUEUED,
+    TaskStatus.RUNNING,
+    TaskStatus.SUCCEEDED,
+    TaskStatus.FAILED,
+    TaskStatus.EXHAUSTED,
+    TaskStatus.CANCELLED,
+)
+
+
+def count_attribute(status: TaskStatus) -> str:
+    """The `Totals` attribute that counts the tasks in `status`."""
+    return f"tasks_{status.value}"
 
 
 class Totals:
@@ -269,7 +287,7 @@ class UsageModel(Totals, Model):
     active = NumberAttribute(null=True)
     # On `minute#…`: tasks created in that minute.
     created = NumberAttribute(null=True)
-    # On `quota`: the owner's overrides of the deployment's quota (absent: the default).
+    # On `quota`: the owner's overrides of the deployment's quota (absent: the default; 0: no limit).
     max_active_tasks = NumberAttribute(null=True)
     max_tasks_per_minute = NumberAttribute(null=True)
     monthly_spend_usd = NumberAttribute(null=True)

@@ -19,8 +19,7 @@ from claude_tasks.core.records import (
     UsageTotals,
     Worktree,
 )
-from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel, Totals
-from claude_tasks.store.tally import COUNTED, count_attribute
+from claude_tasks.store.models import COUNTED, InteractionModel, SessionModel, TaskModel, Totals, count_attribute
 
 
 def _usage(item: TaskModel | InteractionModel) -> Usage:

@@ -4,14 +4,16 @@ A `Tally` is staged in the same transaction as the task write it counts, so a
 counter is never off by a write that committed without it (or the reverse). It
 touches the task's session item and the owner's usage items: `total` always,
 `day#…` and `month#…` for a turn's tokens and cost, `minute#…` for a creation.
-On a creation under a quota, the owner's items carry the quota's conditions —
-the condition, not a read before, is what enforces the limit.
+On a creation under a quota, or a retry or follow-up that queues a finished task
+again, the owner's items carry the quota's conditions — the condition, not a read
+before, is what enforces the limit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import Attribute
 from pynamodb.expressions.condition import Condition
@@ -21,22 +23,12 @@ from claude_tasks.core import usage as periods
 from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus, Usage
 from claude_tasks.core.usage import Quota
+from claude_tasks.store.models import COUNTED as COUNTED  # re-exported: the counters' readers name them here
 from claude_tasks.store.models import SessionModel, Totals, UsageModel
-from claude_tasks.store.transaction import Transaction
+from claude_tasks.store.models import count_attribute as count_attribute
 
-# The statuses counted; `deleting` is not: a task marked for deletion has left its count.
-COUNTED = (
-    TaskStatus.QUEUED,
-    TaskStatus.RUNNING,
-    TaskStatus.SUCCEEDED,
-    TaskStatus.FAILED,
-    TaskStatus.EXHAUSTED,
-    TaskStatus.CANCELLED,
-)
-
-
-def count_attribute(status: TaskStatus) -> str:
-    return f"tasks_{status.value}"
+if TYPE_CHECKING:  # the task events function reads counts (`store.records`) and never writes
+    from claude_tasks.store.transaction import Transaction
 
 
 @dataclass
@@ -44,7 +36,8 @@ class Tally:
     """The counter changes of one write on `owner`'s task in `session_id`.
 
     `moved` from → to (None from: a new task); `spent` a turn's usage and cost priced by `prices`;
-    `quota` the limits a creation must stay within (checked in the same transaction).
+    `quota` the limits a creation, retry or follow-up that queues a task must stay within (checked in the
+    same transaction; set it only on such a write).
     """
 
     owner: str
@@ -87,29 +80,36 @@ class Tally:
             for name, period in (("day", periods.day(self.at)), ("month", periods.month(self.at))):
                 actions = [*_spent(UsageModel, self), *_expiry(period)]
                 tx.update(name, UsageModel(self.owner, period.key), actions, None)
-        created = any(source is None for source, _ in self.moved)
-        if created and self.quota is not None:
+        if self.quota is not None:
             self._stage_quota(tx, self.quota)
 
     def _active(self) -> list[Action]:
         delta = sum((target in ACTIVE) - (source in ACTIVE) for source, target in self.moved)
         return [UsageModel.active.add(delta)] if delta else []
 
+    def _created(self) -> bool:
+        return any(source is None for source, _ in self.moved)
+
+    def _admits(self) -> bool:
+        """The write makes a task the quota counts: any creation (a fork too, created finished and queued once
+        its conversation is copied), or a finished task queued again (a retry, a follow-up)."""
+        return self._created() or any(source not in ACTIVE and target in ACTIVE for source, target in self.moved)
+
     def _active_condition(self) -> Condition | None:
-        # Any creation, a fork too (created finished, queued once its conversation is copied).
         limit = None if self.quota is None else self.quota.max_active_tasks
-        if limit is None or not any(source is None for source, _ in self.moved):
+        if limit is None or not self._admits():
             return None
         condition: Condition = UsageModel.active.does_not_exist() | (UsageModel.active < limit)
         return condition
 
     def _stage_quota(self, tx: Transaction, quota: Quota) -> None:
-        if quota.max_tasks_per_minute is not None:
+        # The creation rate counts creations only; a re-queued task is held to the active tasks and the spend.
+        if quota.max_tasks_per_minute is not None and self._created():
             period = periods.minute(self.at)
             allowed = UsageModel.created.does_not_exist() | (UsageModel.created < quota.max_tasks_per_minute)
             actions = [UsageModel.created.add(1), *_expiry(period)]
             tx.update("minute", UsageModel(self.owner, period.key), actions, allowed)
-        if quota.monthly_spend_usd is not None:
+        if quota.monthly_spend_usd is not None and self._admits():
             key = periods.month(self.at).key
             under = UsageModel.cost_usd.does_not_exist() | (UsageModel.cost_usd < quota.monthly_spend_usd)
             tx.check("month", UsageModel, self.owner, key, under)

@@ -353,12 +353,17 @@ class TaskRepository:
         return task_record(item)
 
     def commit(self, write: TaskWrite) -> None:
-        """Commit one task update alone; a failed condition becomes the domain error that explains it."""
+        """Commit one task update alone; a failed condition becomes the domain error that explains it:
+        the task's own first, else a quota's (`QuotaExceeded`, for a write whose tally carries one)."""
         tx = self._store.transaction()
         write.stage(tx)
         try:
             tx.commit()
         except Cancelled as cancelled:
+            over = set(cancelled.failed) & set(QUOTA_NAMES)
+            tally = write.tally
+            if over and "task" not in cancelled.failed and tally is not None and tally.quota is not None:
+                raise self._store.usage.exceeded(tally.owner, tally.quota, over, tally.at) from cancelled
             error = write.explain(cancelled.item("task", TaskModel))
             if isinstance(error, TaskStateConflict) and write.allowed_statuses is not None:
                 error = TaskStateConflict(

@@ -12,11 +12,19 @@ ignores the request token; a Lambda retry carries a new one). Every item a
 transaction puts or updates on a model with a `write_id` attribute is stamped
 with the transaction's own id, so a failed condition whose item carries that id
 means this very transaction committed: the commit succeeded.
+
+A transaction cancelled only because another one was writing one of its items
+(`TransactionConflict`) is sent again, a few times, before the caller hears of it
+(`_send`): the owner's `total` usage item is in nearly every write of an owner, so
+concurrent runs of one owner conflict, and a turn's record lost to that would be
+a paid Claude reply thrown away.
 """
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,7 +37,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from claude_tasks.core.errors import ItemTooLarge, TransientStoreError
-from claude_tasks.core.tracing import Tracer
+from claude_tasks.core.tracing import Span, Tracer
 from claude_tasks.store import faults
 from claude_tasks.store.ids import new_id
 
@@ -37,6 +45,8 @@ _KIND_ORDER = ("check", "delete", "put", "update")
 # DynamoDB's words for an item over 400 KB ("Item size has exceeded…", "Item size to update has exceeded…").
 _ITEM_TOO_LARGE = re.compile(r"item size .*exceeded the maximum allowed size", re.IGNORECASE)
 _RETRYABLE_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+COMMIT_ATTEMPTS = 3  # sends of one transaction cancelled only by conflicts before `TransientStoreError`
+_CONFLICT_WAIT_S = (0.02, 0.08)  # the first wait's range; each further wait doubles it
 M = TypeVar("M", bound=Model)
 WRITE_ID = "write_id"  # the attribute that names the transaction which last wrote an item
 
@@ -98,8 +108,9 @@ class Transaction:
         self._actions["update"].append(
             (
                 name,
+                # A copy per send: PynamoDB appends the version's increment to the list it is given.
                 lambda tx: tx.update(
-                    item, actions, condition, return_values="ALL_OLD", add_version_condition=check_version
+                    item, list(actions), condition, return_values="ALL_OLD", add_version_condition=check_version
                 ),
             )
         )
@@ -120,11 +131,14 @@ class Transaction:
     def commit(self) -> None:
         """Commit every action or none.
 
-        A retry (the SDK's, or a later call with the same `write_id`) that fails
-        only because this transaction already committed returns normally.
+        A retry (the SDK's, ours after a conflict, or a later call with the same
+        `write_id`) that fails only because this transaction already committed
+        returns normally. A transaction cancelled only by conflicts with other
+        transactions is sent up to `COMMIT_ATTEMPTS` times.
         Raises `Cancelled` when a condition failed, `IdempotentReplay` when the
         request token was already used, `TransientStoreError` for timeouts,
-        connection errors, conflicts and throttling (the write may have committed).
+        connection errors, conflicts that outlasted the attempts and throttling
+        (the write may have committed).
         """
         ordered = [pair for kind in _KIND_ORDER for pair in self._actions[kind]]
         names = [name for name, _ in ordered]
@@ -139,9 +153,7 @@ class Transaction:
             },
         ) as span:
             try:
-                with TransactWrite(connection=self.connection, client_request_token=self.client_request_token) as tx:
-                    for _, add in ordered:
-                        add(tx)
+                self._send(ordered, span)
             except TransactWriteError as error:
                 explained = _explain(error, names)
                 if isinstance(explained, Cancelled):
@@ -151,9 +163,44 @@ class Transaction:
                         return
                 raise explained from error
 
+    def _send(self, ordered: list[tuple[str, Callable[[TransactWrite], None]]], span: Span) -> None:
+        """Send the actions as one TransactWriteItems; send them again, after a short jittered wait, while
+        DynamoDB cancels them only for conflicts with other transactions (at most `COMMIT_ATTEMPTS` sends).
+
+        Neither botocore nor PynamoDB retries a TransactionCanceledException, whatever its reasons. A
+        cancelled transaction wrote nothing, so sending the same actions again is safe: the same `write_id`
+        (and the same request token, when the caller gave one), so a send whose answer was lost is still
+        recognised by `_committed`. A token is not reused across sends otherwise: botocore makes a fresh one
+        per call when none is given. AWS documents the token as valid for ten minutes after the first
+        request that used it and does not say whether a cancelled request's token is spent; if it is, a
+        resend with it gets the same cancellation, and the caller hears of the conflict as before.
+        """
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                with TransactWrite(connection=self.connection, client_request_token=self.client_request_token) as tx:
+                    for _, add in ordered:
+                        add(tx)
+                return
+            except TransactWriteError as error:
+                if attempt == COMMIT_ATTEMPTS or not _only_conflicts(error):
+                    raise
+                span.set({"claude_tasks.transaction.conflicts": attempt})
+                low, high = _CONFLICT_WAIT_S
+                # Jitter, so the transactions that conflicted do not meet again; not a secret.
+                time.sleep(random.uniform(low, high) * 2 ** (attempt - 1))  # noqa: S311
+
     def _committed(self, cancelled: Cancelled) -> bool:
         # Transactions are atomic: one item stamped with our id means every action of ours committed.
         return any(raw is not None and raw.get(WRITE_ID) == {"S": self.write_id} for raw in cancelled.failed.values())
+
+
+def _only_conflicts(error: TransactWriteError) -> bool:
+    """Whether DynamoDB cancelled the transaction only for conflicts: no condition failed, nothing else went wrong."""
+    reasons = error.cancellation_reasons
+    if faults.response_code(error) != "TransactionCanceledException" or not reasons:
+        return False
+    codes = {None if reason is None else reason.code for reason in reasons}
+    return "TransactionConflict" in codes and codes <= {None, "None", "TransactionConflict"}
 
 
 def _explain(error: TransactWriteError, names: list[str]) -> Exception:

@@ -48,9 +48,10 @@ class TransitionRepository:
         Every follow-up grants a fresh run allowance (run counters reset). On a
         `queued`/`running` task the write requires that status still and changes
         nothing else (the run in flight takes the prompt). On a finished task it
-        requires the status read and queues the task again. If the status moved in
-        between, the task is read again (a few times, then `ConcurrentUpdate`).
-        Raises `TaskNotFound`, or `TooLarge`/`ItemTooLarge` when the pending prompts would outgrow the item.
+        requires the status read and queues the task again, under the owner's quota (active tasks, monthly
+        spend). If the status moved in between, the task is read again (a few times, then `ConcurrentUpdate`).
+        Raises `TaskNotFound`, `QuotaExceeded`, or `TooLarge`/`ItemTooLarge` when the pending prompts would
+        outgrow the item.
         """
         for _ in range(_ATTEMPTS):
             task = self._store.tasks.get(owner, task_id)
@@ -63,6 +64,7 @@ class TransitionRepository:
             if requeue:  # the status as read, still: a task that moved meanwhile is decided again
                 write.allowed_statuses = frozenset({task.status})
                 write.moves(Event.REOPEN, TaskStatus.QUEUED).actions += self._requeue(task_id)
+                self._under_quota(write)
             else:
                 write.moves(Event.FOLLOW_UP).actions += _fresh_allowance()
             write.actions.append(TaskModel.pending_prompts.set((TaskModel.pending_prompts | []).append([prompt])))
@@ -101,9 +103,10 @@ class TransitionRepository:
         raise ConcurrentUpdate(f"task {task_id} kept changing state; try again")
 
     def retry(self, owner: str, task_id: str) -> Task:
-        """`failed`/`exhausted`/`cancelled` with prompts pending → `queued`, run counters reset, error removed.
+        """`failed`/`exhausted`/`cancelled` with prompts pending → `queued`, run counters reset, error removed,
+        under the owner's quota (active tasks, monthly spend).
 
-        Raises `TaskNotFound`, or `TaskStateConflict` for another state or nothing pending.
+        Raises `TaskNotFound`, `QuotaExceeded`, or `TaskStateConflict` for another state or nothing pending.
         """
         task = self._store.tasks.get(owner, task_id)
         if task.status == TaskStatus.SUCCEEDED:
@@ -117,11 +120,19 @@ class TransitionRepository:
         write = _from_status(task).moves(Event.RETRY, TaskStatus.QUEUED)
         write.extra.append(size(TaskModel.pending_prompts) > 0)  # type: ignore[no-untyped-call]  # untyped helper
         write.actions += self._requeue(task_id)
+        self._under_quota(write)
         self._store.tasks.commit(write)
         return self._store.tasks.get(owner, task_id)
 
     def _requeue(self, task_id: str) -> list[Action]:
         return requeue_actions(task_id, self._store.settings.active_shards)
+
+    def _under_quota(self, write: TaskWrite) -> None:
+        """Hold a write that queues a finished task again to the owner's quota, as a creation is: fewer
+        active tasks than allowed and the month's spend under its limit (the creation rate is not asked).
+        The quota read only builds the conditions; in the transaction, they decide."""
+        tally = write.counted()
+        tally.quota = self._store.usage.quota(tally.owner)
 
 
 def _from_status(task: Task) -> TaskWrite:

@@ -1,8 +1,9 @@
 """Owners' usage totals and quotas: reading what `Tally` wrote, and the per-owner quota overrides.
 
 The totals are only ever written by the transactions they count (store/tally.py);
-this repository reads them, keeps each owner's quota override, and explains a
-creation refused by a quota's condition with the figures as they are now.
+this repository reads them, keeps each owner's quota overrides (a limit left unset
+takes the deployment's default; 0 is no limit, as in the deployment's settings), and
+explains a write refused by a quota's condition with the figures as they are now.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from claude_tasks.core import usage as periods
 from claude_tasks.core.clock import iso, now
 from claude_tasks.core.errors import QuotaExceeded
-from claude_tasks.core.usage import DayUsage, OwnerUsage, Quota
+from claude_tasks.core.usage import DayUsage, OwnerQuota, OwnerUsage, Quota, QuotaOverride
 from claude_tasks.store.faults import translate_faults
 from claude_tasks.store.models import UsageModel
 from claude_tasks.store.records import totals
@@ -36,15 +37,26 @@ class UsageRepository:
         item = self._get(owner, periods.QUOTA)
         return self._store.settings.quota.over(None if item is None else _override(item))
 
-    def set_quota(self, owner: str, override: Quota) -> Quota:
-        """Keep `override` as the owner's quota overrides (a limit left unset takes the default); returns the
-        quota the owner now has."""
+    def owner_quota(self, owner: str) -> OwnerQuota:
+        """The owner's overrides (all unset when none are kept) and the quota they make (one read)."""
+        item = self._get(owner, periods.QUOTA)
+        override = QuotaOverride() if item is None else _override(item)
+        return OwnerQuota(owner=owner, override=override, quota=self._store.settings.quota.over(override))
+
+    def set_quota(self, owner: str, override: QuotaOverride) -> OwnerQuota:
+        """Keep `override` as the owner's quota overrides, replacing any before (a limit left unset takes the
+        default, 0 lifts it); returns them with the quota the owner now has."""
         item = UsageModel(owner, periods.QUOTA, updated_at=iso(now()))
         item.max_active_tasks = override.max_active_tasks
         item.max_tasks_per_minute = override.max_tasks_per_minute
         item.monthly_spend_usd = override.monthly_spend_usd
         item.save()
-        return self.quota(owner)
+        return OwnerQuota(owner=owner, override=override, quota=self._store.settings.quota.over(override))
+
+    def clear_quota(self, owner: str) -> OwnerQuota:
+        """Drop the owner's overrides (none kept is no error): the deployment's defaults apply again."""
+        UsageModel(owner, periods.QUOTA).delete()
+        return OwnerQuota(owner=owner, override=QuotaOverride(), quota=self._store.settings.quota)
 
     def for_owner(self, owner: str, at: datetime | None = None) -> OwnerUsage:
         """The owner's totals: all time, this month, and each of the last 30 UTC days (zeros for days without a
@@ -67,8 +79,8 @@ class UsageRepository:
         )
 
     def exceeded(self, owner: str, quota: Quota, failed: set[str], at: datetime) -> QuotaExceeded:
-        """The error for a creation whose quota conditions (`failed` names them) refused it, with the figures
-        read now (only to say so: the conditions decided)."""
+        """The error for a creation, retry or follow-up whose quota conditions (`failed` names them) refused
+        it, with the figures read now (only to say so: the conditions decided)."""
         if "minute" in failed and quota.max_tasks_per_minute is not None:
             period = periods.minute(at)
             item = self._get(owner, period.key)
@@ -96,11 +108,10 @@ class UsageRepository:
             return None
 
 
-def _override(item: UsageModel) -> Quota:
-    values = {
-        "max_active_tasks": item.max_active_tasks,
-        "max_tasks_per_minute": item.max_tasks_per_minute,
-        "monthly_spend_usd": item.monthly_spend_usd,
-    }
-    # Only what the item sets overrides: `exclude_unset` in `Quota.over` then keeps the other defaults.
-    return Quota(**{name: value for name, value in values.items() if value is not None})
+def _override(item: UsageModel) -> QuotaOverride:
+    # An attribute the item lacks is a limit the override leaves to the default; 0 lifts the limit.
+    return QuotaOverride(
+        max_active_tasks=item.max_active_tasks,
+        max_tasks_per_minute=item.max_tasks_per_minute,
+        monthly_spend_usd=item.monthly_spend_usd,
+    )

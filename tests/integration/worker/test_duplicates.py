@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from claude_tasks.claude import get_backend
 from claude_tasks.core.records import Role, TaskStatus
 from claude_tasks.store import Store
+from claude_tasks.store.transaction import COMMIT_ATTEMPTS
 from tests.integration.worker.conftest import MakeTask
 from tests.support.anthropic_stub import AnthropicStub, Reply
 from tests.support.claude_double import AfterReply, ScriptedClaude
@@ -116,22 +117,60 @@ def test_a_write_that_committed_but_whose_answer_was_lost_is_not_written_again(
     assert len(stub.requests) == 1
 
 
-def test_a_transaction_conflict_is_retryable_and_the_redelivery_writes_one_pair(
-    worker: Worker, make_task: MakeTask
-) -> None:
-    # Given DynamoDB answering the turn's transaction with a TransactionConflict (moto never does: Stubber)
-    claude = ScriptedClaude(lambda: stubber.activate())
+def _conflict_on_the_turns_write(worker: Worker, sends: int) -> tuple[Store, ScriptedClaude]:
+    """A worker whose Claude, when called, arms DynamoDB to cancel the next `sends` transactions (the turn's
+    record, sent again) with a TransactionConflict (moto never does: Stubber); every later call reaches moto."""
+    armed = threading.Event()
+    answered = {"count": 0}  # transactions answered since Claude armed the stub
+
+    def arm() -> None:
+        armed.set()
+        stubber.activate()
+
+    claude = ScriptedClaude(arm)
     store = worker.use(claude)
     stubber = Stubber(store.connection.client)
-    stubber.add_client_error(
-        "transact_write_items",
-        service_error_code="TransactionCanceledException",
-        service_message="Transaction cancelled",
-        modeled_fields={"CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}]},
-    )
-    # ... for that one call only: every later call reaches moto again
-    events = store.connection.client.meta.events
-    events.register("after-call.dynamodb.TransactWriteItems", lambda **_: stubber.deactivate())
+    for _ in range(sends):
+        stubber.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            service_message="Transaction cancelled",
+            modeled_fields={
+                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}]
+            },
+        )
+
+    def after(**_: Any) -> None:
+        if armed.is_set():
+            answered["count"] += 1
+        if answered["count"] == sends:
+            stubber.deactivate()
+
+    store.connection.client.meta.events.register("after-call.dynamodb.TransactWriteItems", after)
+    return store, claude
+
+
+def test_a_transaction_conflict_on_the_turns_write_is_sent_again_and_claude_is_not_asked_twice(
+    worker: Worker, make_task: MakeTask
+) -> None:
+    # Given DynamoDB cancelling the turn's transaction once for a conflict
+    store, claude = _conflict_on_the_turns_write(worker, sends=1)
+    task = make_task()
+    event = retarget(load_event("task-run-batch"), [task])
+    # When the worker runs the task
+    response = worker.invoke(event)
+    # Then the write is sent again: the record is acknowledged, one pair of turns written, Claude asked once
+    assert failed_ids(response) == set()
+    assert [role for role, _ in _pair(store, task.task_id)] == [Role.USER, Role.ASSISTANT]
+    assert store.tasks.load(task.task_id).status is TaskStatus.SUCCEEDED
+    assert len(claude.requests) == 1
+
+
+def test_a_transaction_conflict_outlasting_the_attempts_is_retryable_and_the_redelivery_writes_one_pair(
+    worker: Worker, make_task: MakeTask
+) -> None:
+    # Given DynamoDB cancelling every send of the turn's transaction for a conflict
+    store, _ = _conflict_on_the_turns_write(worker, sends=COMMIT_ATTEMPTS)
     task = make_task()
     event = retarget(load_event("task-run-batch"), [task])
     # When the worker runs the task

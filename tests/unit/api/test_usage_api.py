@@ -8,15 +8,15 @@ from dataclasses import replace
 import pytest
 
 from claude_tasks.core.records import Session
-from claude_tasks.core.usage import Quota
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.runs import Lease
 from tests.support.turns import turn
 from tests.unit.api.conftest import Call
 
 LIMITS = {
-    "max_active_tasks": Quota(max_active_tasks=1),
-    "max_tasks_per_minute": Quota(max_tasks_per_minute=1),
+    "max_active_tasks": QuotaOverride(max_active_tasks=1),
+    "max_tasks_per_minute": QuotaOverride(max_tasks_per_minute=1),
 }
 
 
@@ -48,11 +48,32 @@ def test_a_creation_over_a_quota_is_429_saying_which_and_when(
     assert ("resets_at" in body) is (limit == "max_tasks_per_minute")
 
 
+@pytest.mark.parametrize("name", ["send_message", "retry_task"])
+def test_a_follow_up_or_retry_over_the_active_tasks_quota_is_429(
+    call: Call, store: Store, session: Session, task_factory, name: str
+) -> None:
+    # Given alice allowed one active task: one cancelled, another queued
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=1))
+    finished = task_factory(session)
+    assert call("cancel_task", path={"task_id": finished.task_id}).status == 200
+    assert _create(call, session).status == 202
+    # When she follows up on (or retries) the cancelled task, which would queue it again
+    body = {"prompt": "Go on"} if name == "send_message" else None
+    result = call(name, path={"task_id": finished.task_id}, body=body)
+    # Then 429 as for a creation, and the task stays cancelled
+    assert result.status == 429, result.body
+    problem = result.json()
+    assert problem["type"] == "urn:claude-tasks:problem:quota-exceeded"
+    assert (problem["limit"], problem["current"], problem["allowed"]) == ("max_active_tasks", 1, 1)
+    assert int(result.headers["Retry-After"]) >= 1
+    assert store.tasks.get("alice", finished.task_id).status == "cancelled"
+
+
 def test_a_creation_over_the_monthly_spend_is_429_until_the_month_ends(
     call: Call, store: Store, session: Session, task_factory
 ) -> None:
     # Given alice allowed $0.001 a month and a turn that cost more
-    store.usage.set_quota("alice", Quota(monthly_spend_usd=0.001))
+    store.usage.set_quota("alice", QuotaOverride(monthly_spend_usd=0.001))
     _spend(store, task_factory(session), 0.002)
     # When she creates a task, Then 429 names the spend and the month's end
     result = _create(call, session)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from claude_tasks.core.records import McpServer, NewTask, PermissionMode, Session, TaskStatus, Workspace
-from claude_tasks.core.usage import Quota
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.claude_double import ScriptedClaude
@@ -186,7 +186,7 @@ def test_a_task_create_over_its_owners_quota_waits_for_redelivery(
     run: Run, store: Store, session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given alice may create one task a minute, and has
-    store.usage.set_quota(session.owner, Quota(max_tasks_per_minute=1))
+    store.usage.set_quota(session.owner, QuotaOverride(max_tasks_per_minute=1))
     store.tasks.create(session.owner, session.session_id, NewTask(prompt="first"))
     body = {
         "type": "task.create",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import TaskStatus
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from tests.support.aws_calls import recorded
 from tests.support.claude_double import ScriptedClaude
 from tests.support.worker import Worker
 from tests.unit.test_template_iam import GRANTS
 from tests.unit.worker.conftest import MakeTask, Run
+from tests.unit.worker.test_over_quota_hold import received_create
 
 GRANTED = set(GRANTS["WorkerFunctionRole"])
 
@@ -31,4 +33,22 @@ def test_a_run_with_a_follow_up_calls_only_what_the_role_grants(
     assert response == {"batchItemFailures": []}
     assert store.tasks.load(task.task_id).status is TaskStatus.SUCCEEDED
     assert {("dynamodb:UpdateItem", "TasksTable"), ("s3:PutObject", "ContentBucket/*")} <= needed
+    assert sorted(needed - GRANTED) == []
+
+
+def test_a_task_create_held_back_over_its_quota_calls_only_what_the_role_grants(
+    worker: Worker, store: Store, settings: Settings, make_task: MakeTask
+) -> None:
+    # Given: alice allowed one active task, one queued, and her task.create received from the task queue
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=1))
+    task = make_task("first")
+    event = received_create(settings, store.sessions.get("alice", task.session_id))
+
+    # When: the worker handles it, its AWS calls recorded
+    with recorded(settings) as needed:
+        response = worker.invoke(event)
+
+    # Then: it is held back (ChangeMessageVisibility on the task queue), and the role allows every call
+    assert len(response["batchItemFailures"]) == 1
+    assert ("sqs:ChangeMessageVisibility", "TaskQueue") in needed
     assert sorted(needed - GRANTED) == []
