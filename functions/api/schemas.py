@@ -12,7 +12,16 @@ import json
 from typing import Annotated, Any, Literal, Self, get_args
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationInfo, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -145,7 +154,21 @@ class RedriveBody(_Body):
 
 
 class RecountBody(_Body):
-    session_id: str = Field(min_length=1, max_length=128, description="The session whose task counters to recount.")
+    session_id: str | None = Field(
+        None, min_length=1, max_length=128, description="The session whose task counters to recount."
+    )
+    owner: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description="Or the owner whose counters (usage `total`: tasks by status, `active`) to recount.",
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Self:
+        if (self.session_id is None) == (self.owner is None):
+            raise PydanticCustomError("one_subject", "name exactly one of session_id and owner")
+        return self
 
 
 class QuotaBody(_Body):

@@ -159,6 +159,17 @@ def test_recount_sends_the_session_and_prints_what_was_corrected(api: str, capsy
     assert "tasks_queued  0 -> 2" in capsys.readouterr().out
 
 
+def test_recount_owner_sends_the_owner(api: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an API whose recount corrected an owner's active count
+    fix = {"counter": "active", "stored": -1, "counted": 0}
+    Canned.routes[("POST", "/admin/consistency/recount")] = (200, {"owner": "alice", "corrected": [fix]})
+    # When the owner is recounted
+    assert main(["--api-url", api, "--token", "admin", "recount", "--owner", "alice"]) == 0
+    # Then the route got the owner alone, and the correction is printed
+    assert Canned.bodies[-1] == {"owner": "alice"}
+    assert "owner alice: corrected 1 counter(s)" in (out := capsys.readouterr().out) and "active  -1 -> 0" in out
+
+
 def test_dlq_list_shows_each_reason_and_redrive_exits_4_when_one_is_refused(
     api: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,11 +8,21 @@ from typing import Any
 
 from claude_tasks.app.janitor import Janitor
 from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core import usage as periods
 from claude_tasks.core.clock import iso_in, now_iso
 from claude_tasks.core.config import Settings
+from claude_tasks.core.lifecycle import ACTIVE
+from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import ConsistencyReport, consistency_report
-from claude_tasks.store.models import ALL_MODELS, ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.models import (
+    ALL_MODELS,
+    ClaudeSessionClaim,
+    InteractionModel,
+    SessionModel,
+    TaskModel,
+    UsageModel,
+)
 from claude_tasks_dev.local.schedule import full_check_event
 from claude_tasks_dev.local.template import load_template
 from tests.support.turns import record_turn
@@ -43,9 +53,17 @@ def _age(model: type[SessionModel] | type[TaskModel], key: str, hours: float, **
 
 
 def _raw_task(task_id: str, session_id: str, **fields: object) -> None:
-    TaskModel(
+    """A task written around the repository, but counted in its owner's total as a tally would (the owner's
+    counters are not what these tests break)."""
+    task = TaskModel(
         task_id, session_id=session_id, owner="alice", prompt="p", created_at=now_iso(), updated_at=now_iso(), **fields
-    ).save()
+    )
+    task.save()
+    status = TaskStatus(task.status)
+    if status != TaskStatus.DELETING:
+        actions = [getattr(UsageModel, f"tasks_{status.value}").add(1)]
+        actions += [UsageModel.active.add(1)] if status in ACTIVE else []
+        UsageModel("alice", periods.TOTAL).update(actions=actions)
 
 
 def _comparable(report: ConsistencyReport) -> dict[str, Any]:

@@ -368,6 +368,16 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
         ("dynamodb:Query", "TasksTable/index/by-session"): Use(
             "a suspect session's tasks are recounted", f"{STORE}/audit_recheck.py", r"TaskModel\.by_session\.query\("
         ),
+        ("dynamodb:Query", "TasksTable/index/by-owner"): Use(
+            "an owner's first task stands for them; a suspect owner's tasks are recounted",
+            f"{STORE}/counters.py",
+            r"TaskModel\.by_owner\.query\(",
+        ),
+        ("dynamodb:GetItem", "UsageTable"): Use(
+            "the full check reads an owner's usage total (and re-reads a suspect's)",
+            f"{STORE}/counters.py",
+            r"UsageModel\.get\(owner, periods\.TOTAL",
+        ),
         ("dynamodb:GetItem", "InteractionsTable"): _AUDIT_GET,
         ("dynamodb:Query", "InteractionsTable"): Use(
             "a suspect task's turns are recounted", f"{STORE}/audit_recheck.py", r"InteractionModel\.query\("

@@ -137,8 +137,12 @@ def _tasks_group(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _admin_commands(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = _add(top, "audit", admin.audit, "the consistency report; exit 4 when it finds violations")
     audit.add_argument("--direct", action="store_true", help="read the local stack's tables instead of the API")
-    recount = _add(top, "recount", admin.recount, "set a session's task counters to what its tasks add up to")
-    recount.add_argument("--session", required=True, dest="session_id", help="the session to recount")
+    recount = _add(
+        top, "recount", admin.recount, "set a session's or owner's task counters to what its tasks add up to"
+    )
+    subject = recount.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--session", dest="session_id", help="the session to recount")
+    subject.add_argument("--owner", help="the owner whose counters (tasks by status, active) to recount")
     group = top.add_parser("dlq", help="the dead-letter queues").add_subparsers(required=True, dest="action")
     for name, handler, help in (
         ("list", admin.dlq_list, "dead letters with the worker's reasons (they stay there)"),

@@ -51,17 +51,20 @@ def render_report(report: dict[str, Any]) -> str:
 
 
 def recount(ctx: Context, args: argparse.Namespace) -> int:
-    """Recount a session's task counters (after a `counter_drift`, or an upgrade); prints what was corrected."""
-    reply = admin_client(ctx, args).call("POST", "/admin/consistency/recount", {"session_id": args.session_id})
+    """Recount a session's or an owner's task counters (after a `counter_drift`, or an upgrade); prints what was
+    corrected."""
+    body = {"owner": args.owner} if args.owner is not None else {"session_id": args.session_id}
+    reply = admin_client(ctx, args).call("POST", "/admin/consistency/recount", body)
     ctx.show(reply, render_recount)
     return EXIT_OK
 
 
 def render_recount(reply: dict[str, Any]) -> str:
     fixes = reply.get("corrected") or []
+    subject = f"owner {reply['owner']}" if reply.get("owner") is not None else f"session {reply['session_id']}"
     if not fixes:
-        return f"session {reply['session_id']}: counters already right"
-    lines = [f"session {reply['session_id']}: corrected {len(fixes)} counter(s)"]
+        return f"{subject}: counters already right"
+    lines = [f"{subject}: corrected {len(fixes)} counter(s)"]
     lines.extend(f"  {f['counter']}  {f['stored']} -> {f['counted']}" for f in fixes)
     return "\n".join(lines)
 

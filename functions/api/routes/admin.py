@@ -42,17 +42,23 @@ def consistency(owner: Owner, service: Service) -> ConsistencyReport:
 @router.post(
     "/admin/consistency/recount",
     operation_id="recountCounters",
-    summary="Set a session's task counters (task_count, tasks by status) to what its tasks add up to",
+    summary="Set a session's or an owner's task counters to what their tasks add up to",
     description=(
         "The repair of a `counter_drift`, and of counters that began at 0 when a stack with tasks was upgraded. "
-        "The session's tasks are counted while it holds still, and the counters written in one write conditioned "
-        "on the session being unchanged since: a task changed meanwhile makes it count again (503 if it never "
-        "settles: try again). Turns, tokens and cost are not recounted (spend stays after a task is deleted)."
+        "Name exactly one of `session_id` (its `task_count` and tasks by status) and `owner` (their usage "
+        "total's tasks by status and `active`, the figure the active-tasks quota reads). "
+        "The tasks are counted while the counters' item holds still, and the counters written in one write "
+        "conditioned on that item being unchanged since: a task changed meanwhile makes it count again (503 if "
+        "it never settles: try again). Turns, tokens and cost are not recounted (spend stays after a task is "
+        "deleted)."
     ),
     tags=["admin"],
     responses=documented(200, "The counters corrected (none: they were right).", 403, 404, 503),
 )
 def recount(owner: Owner, service: Service, body: RecountBody) -> Recount:
+    if body.owner is not None:
+        return service.recount_owner(owner, body.owner)
+    assert body.session_id is not None  # noqa: S101  # RecountBody names exactly one
     return service.recount(owner, body.session_id)
 
 

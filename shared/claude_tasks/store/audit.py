@@ -40,9 +40,11 @@ class Violation(BaseModel):
     kind: ViolationKind
     subject: str = Field(description="The id of the item at fault (session, task, Claude session id, or task#seq).")
     detail: str
-    counter: str | None = Field(None, description="`counter_drift`: the session's counter that is off.")
+    counter: str | None = Field(
+        None, description="`counter_drift`: the session's (or, subject an owner, the owner's) counter that is off."
+    )
     stored: int | None = Field(None, description="`counter_drift`: the counter's stored figure.")
-    counted: int | None = Field(None, description="`counter_drift`: what the session's tasks add up to.")
+    counted: int | None = Field(None, description="`counter_drift`: what the session's (owner's) tasks add up to.")
 
 
 class ConsistencyReport(BaseModel):
@@ -67,7 +69,7 @@ class CounterFix(BaseModel):
 
     counter: str
     stored: int = Field(description="The figure the counter held.")
-    counted: int = Field(description="What the session's tasks add up to: the figure it holds now.")
+    counted: int = Field(description="What the session's (or owner's) tasks add up to: the figure it holds now.")
 
 
 class Recount(BaseModel):
@@ -75,7 +77,9 @@ class Recount(BaseModel):
 
     model_config = ConfigDict(defer_build=True)
 
-    session_id: str
+    # One of the two: the session recounted, or the owner (whose usage `total` holds their counters).
+    session_id: str | None = Field(None, exclude_if=lambda value: value is None)
+    owner: str | None = Field(None, exclude_if=lambda value: value is None)
     corrected: list[CounterFix]
 
 

@@ -44,8 +44,10 @@ def session(store: Store, tally: Tally, item: SessionModel) -> None:
 
 def task(tally: Tally, item: TaskModel) -> None:
     """Invariants 1 and 5, and 3's other half: its session exists; its Claude id is its own, claimed by it;
-    a count of turns above 0 has turns behind it (turns that exist are checked by `turns`)."""
+    a count of turns above 0 has turns behind it (turns that exist are checked by `turns`). The owner's
+    first task also stands for its owner: their counters are checked with it (`owner`)."""
     tally.total_tasks += 1
+    owner(tally, item)
     if _exists(SessionModel, item.session_id):
         tally.tasks_with_valid_session += 1
     else:
@@ -56,6 +58,22 @@ def task(tally: Tally, item: TaskModel) -> None:
     if item.status != TaskStatus.DELETING.value and int(item.interaction_count) > 0:
         if next(iter(InteractionModel.query(item.task_id, limit=1, attributes_to_get=["task_id"])), None) is None:
             _recount(tally, item.task_id)
+
+
+def owner(tally: Tally, item: TaskModel) -> None:
+    """The owner's counters (usage `total`: tasks by status, `active`) are what their tasks add up to
+    (`counter_drift`, subject the owner). Checked once per owner, with the task the owner index lists first:
+    no state to keep across steps, and each task costs one more read of one index entry. An owner with no
+    task left is not met, so counters left over from deleted tasks are not checked."""
+    first = next(iter(TaskModel.by_owner.query(item.owner, limit=1, attributes_to_get=["task_id"])), None)
+    if first is None or first.task_id != item.task_id:
+        return
+    if not counters.drifts(counters.owner_stored(counters.owner_total(item.owner)), counters.owner_indexed(item.owner)):
+        return
+    for drift in recheck.owner_counters(item.owner):
+        detail = f"{drift.counter} of owner {item.owner} is {drift.stored}, but their tasks count {drift.counted}"
+        figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
+        tally.add("counter_drift", item.owner, detail, **figures)
 
 
 def turns(tally: Tally, task_id: str, run: Sequence[InteractionModel]) -> None:

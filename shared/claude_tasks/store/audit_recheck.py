@@ -128,6 +128,16 @@ def session_counters(session_id: str) -> list[counters.Drift]:
     return counters.drifts(counters.stored(session), figures)
 
 
+def owner_counters(owner: str) -> list[counters.Drift]:
+    """The owner's counters that differ from their tasks, counted while their usage `total` held still
+    (`write_id` and counters unchanged around the count); none when they kept moving."""
+    seen = counters.owner_settled(owner)
+    if seen is None:
+        return []
+    total, figures = seen
+    return counters.drifts(counters.owner_stored(total), figures)
+
+
 def claude_id_holders(claude_id: str, task_ids: Iterable[str]) -> list[str]:
     """Which of `task_ids` hold `claude_id` now (a task's id only changes to a new, never reused one)."""
     return sorted(

@@ -10,6 +10,12 @@ transaction that moves a counter stamps it, store/transaction.py). The recount's
 write is conditioned on that `write_id`, so a task change after the count makes it
 fail and count again rather than write a stale figure.
 
+An owner's counters (tasks by status and `active`, the figure the active-tasks quota's
+condition reads, on their usage `total` item) are recounted the same way: their tasks
+are listed by the tasks' `by-owner` index, each re-read consistently, and the write
+is conditioned on `total`'s `write_id` (stamped by every tally) and counters as counted.
+An owner whose `total` item does not exist yet (a stack upgraded with tasks) gets it.
+
 Turns, tokens and cost are not recounted: they are spend, kept after a task is deleted,
 so the tasks that remain cannot say what they should be.
 """
@@ -22,10 +28,12 @@ from typing import TYPE_CHECKING
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from claude_tasks.core import usage as periods
 from claude_tasks.core.errors import ConcurrentUpdate, SessionNotFound
+from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.faults import translate_faults
-from claude_tasks.store.models import SessionModel, TaskModel
+from claude_tasks.store.models import SessionModel, TaskModel, UsageModel
 from claude_tasks.store.sessions import idle_shard
 from claude_tasks.store.tally import COUNTED, count_attribute
 from claude_tasks.store.transaction import Cancelled
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
 # Counts of one session tried before giving up as moving: a busy session settles between its tasks' turns.
 ATTEMPTS = 5
 COUNTERS = ("task_count", *(count_attribute(status) for status in COUNTED))
+# An owner's, on their usage `total` item: no `task_count`, but `active` (queued + running, store/tally.py).
+OWNER_COUNTERS = (*(count_attribute(status) for status in COUNTED), "active")
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,7 @@ def counted(session_id: str) -> dict[str, int]:
 
 
 def drifts(have: dict[str, int], should: dict[str, int]) -> list[Drift]:
-    return [Drift(name, have[name], should[name]) for name in COUNTERS if have[name] != should[name]]
+    return [Drift(name, have[name], should[name]) for name in should if have[name] != should[name]]
 
 
 def settled(session_id: str) -> tuple[SessionModel, dict[str, int]] | None:
@@ -94,6 +104,51 @@ def settled(session_id: str) -> tuple[SessionModel, dict[str, int]] | None:
         figures = counted(session_id)
         after = _fresh(session_id)
         if before.write_id == after.write_id and stored(before) == stored(after):
+            return after, figures
+    return None
+
+
+def owner_stored(total: UsageModel | None) -> dict[str, int]:
+    """The owner's counters as their `total` item holds them (an absent item or counter is 0)."""
+    return {name: 0 if total is None else int(getattr(total, name) or 0) for name in OWNER_COUNTERS}
+
+
+def owner_tally(statuses: list[str]) -> dict[str, int]:
+    """What the owner's counters should be for tasks in `statuses`: `deleting` ones count nowhere."""
+    figures = dict.fromkeys(OWNER_COUNTERS, 0)
+    for status in statuses:
+        if status != TaskStatus.DELETING.value:
+            figures[count_attribute(TaskStatus(status))] += 1
+            figures["active"] += TaskStatus(status) in ACTIVE
+    return figures
+
+
+def owner_indexed(owner: str) -> dict[str, int]:
+    """The owner's counters as the owner index shows their tasks (eventually consistent: for spotting a suspect)."""
+    return owner_tally([str(task.status) for task in TaskModel.by_owner.query(owner, attributes_to_get=["status"])])
+
+
+def owner_counted(owner: str) -> dict[str, int]:
+    """The owner's counters as their tasks stand now: listed by the owner index, each re-read consistently."""
+    statuses = []
+    for listed in TaskModel.by_owner.query(owner, attributes_to_get=["task_id"]):
+        try:
+            task = TaskModel.get(listed.task_id, consistent_read=True, attributes_to_get=["owner", "status"])
+        except TaskModel.DoesNotExist:
+            continue  # deleted since the index listed it
+        if task.owner == owner:
+            statuses.append(str(task.status))
+    return owner_tally(statuses)
+
+
+def owner_settled(owner: str) -> tuple[UsageModel | None, dict[str, int]] | None:
+    """The owner's `total` read consistently (None: not written yet), and their tasks counted while its
+    `write_id` and counters held still; None while they move."""
+    for _ in range(ATTEMPTS):
+        before = _total(owner)
+        figures = owner_counted(owner)
+        after = _total(owner)
+        if _write_id(before) == _write_id(after) and owner_stored(before) == owner_stored(after):
             return after, figures
     return None
 
@@ -124,6 +179,30 @@ class CounterRepository:
                 continue
             return corrected
         raise ConcurrentUpdate(f"the tasks of session {session_id} kept changing while counted; try again")
+
+    def recount_owner(self, owner: str) -> list[Drift]:
+        """Set the owner's tasks by status and `active` (their usage `total`) to what their tasks add up to;
+        returns what was corrected. As `recount_session`: one write conditioned on `total` unchanged since
+        the count (it creates `total` if the owner has none yet). Raises `ConcurrentUpdate` when the owner's
+        tasks never held still long enough; an owner with no tasks and no `total` has nothing to correct."""
+        for _ in range(ATTEMPTS):
+            seen = owner_settled(owner)
+            if seen is None:
+                break
+            total, figures = seen
+            corrected = drifts(owner_stored(total), figures)
+            if not corrected:
+                return []
+            attributes = UsageModel.get_attributes()
+            actions: list[Action] = [attributes[name].set(value) for name, value in figures.items()]
+            tx = self._store.transaction()
+            tx.update("total", UsageModel(owner, periods.TOTAL), actions, _total_unchanged(total))
+            try:
+                tx.commit()
+            except Cancelled:
+                continue
+            return corrected
+        raise ConcurrentUpdate(f"the tasks of owner {owner} kept changing while counted; try again")
 
     def _write(self, session: SessionModel, figures: dict[str, int]) -> None:
         attributes = SessionModel.get_attributes()
@@ -158,3 +237,31 @@ def _fresh(session_id: str) -> SessionModel:
         return SessionModel.get(session_id, consistent_read=True)
     except SessionModel.DoesNotExist:
         raise SessionNotFound(session_id) from None
+
+
+def _total_unchanged(total: UsageModel | None) -> Condition:
+    """No transaction wrote the owner's `total` since `total` was read (None: it did not exist), and its
+    counters are as read."""
+    stamp = _write_id(total)
+    condition: Condition = UsageModel.write_id.does_not_exist() if stamp is None else UsageModel.write_id == stamp
+    attributes = UsageModel.get_attributes()
+    for name, value in owner_stored(total).items():
+        held = attributes[name] == value
+        condition &= (held | attributes[name].does_not_exist()) if value == 0 else held
+    return condition
+
+
+def owner_total(owner: str, *, consistent: bool = False) -> UsageModel | None:
+    """The owner's usage `total` (None: never written), eventually consistent unless asked."""
+    try:
+        return UsageModel.get(owner, periods.TOTAL, consistent_read=consistent)
+    except UsageModel.DoesNotExist:
+        return None
+
+
+def _total(owner: str) -> UsageModel | None:
+    return owner_total(owner, consistent=True)
+
+
+def _write_id(total: UsageModel | None) -> str | None:
+    return None if total is None else total.write_id

@@ -293,6 +293,9 @@ class UsageModel(Totals, Model):
     monthly_spend_usd = NumberAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # The id of the transaction that last wrote the item (store/transaction.py stamps it on every tally):
+    # the owner recount's write is conditioned on `total`'s being unchanged since it counted.
+    write_id = UnicodeAttribute(null=True)
 
 
 class DeadLetterReason(Model):

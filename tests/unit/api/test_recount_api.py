@@ -1,15 +1,18 @@
-"""POST /admin/consistency/recount: an admin's repair of a session's task counters."""
+"""POST /admin/consistency/recount: an admin's repair of a session's or an owner's task counters."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from claude_tasks.app.janitor import Janitor
 from claude_tasks.app.queue import TaskQueue
+from claude_tasks.core import usage as periods
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Task
 from claude_tasks.store import Store
-from claude_tasks.store.models import SessionModel
+from claude_tasks.store.models import SessionModel, UsageModel
 from tests.unit.api.conftest import Call
 
 
@@ -54,3 +57,32 @@ def test_the_recount_of_a_session_that_does_not_exist_is_404(call: Call, configu
     # Then
     assert result.status == 404
     assert result.json()["type"] == "urn:claude-tasks:problem:session-not-found"
+
+
+def test_an_admin_recounts_an_owner_whose_active_count_went_negative(
+    call: Call, configure: Callable[..., Settings], task: Task
+) -> None:
+    # Given: alice is an admin, and her active count went negative (old tasks ended after an upgrade)
+    configure(admin_principals="alice")
+    UsageModel("alice", periods.TOTAL).update(actions=[UsageModel.active.set(-2)])
+    # When she recounts herself
+    result = call("recount_counters", owner="alice", body={"owner": "alice"})
+    # Then: the owner, what was corrected, and the total holds her one queued task
+    assert result.status == 200, result.body
+    assert result.json() == {"owner": "alice", "corrected": [{"counter": "active", "stored": -2, "counted": 1}]}
+    assert UsageModel.get("alice", periods.TOTAL, consistent_read=True).active == 1
+
+
+@pytest.mark.parametrize("body", [{}, {"session_id": "s-1", "owner": "alice"}], ids=["neither", "both"])
+def test_the_recount_names_exactly_one_of_a_session_and_an_owner(
+    call: Call, configure: Callable[..., Settings], body: dict[str, str]
+) -> None:
+    # Given: alice is an admin
+    configure(admin_principals="alice")
+    # When she names neither or both
+    result = call("recount_counters", owner="alice", body=body)
+    # Then: a validation problem that says what to send
+    assert result.status == 422, result.body
+    problem = result.json()
+    assert problem["type"] == "urn:claude-tasks:problem:validation-error"
+    assert "exactly one of session_id and owner" in problem["detail"]

@@ -64,3 +64,19 @@ def test_deleting_a_session_with_its_tasks_calls_only_what_the_role_grants(
     assert result.status == 204, result.body
     assert ("dynamodb:BatchWriteItem", "InteractionsTable") in needed or ("dynamodb:DeleteItem", "TasksTable") in needed
     assert sorted(needed - GRANTED) == []
+
+
+def test_recounting_an_owner_calls_only_what_the_role_grants(
+    call: Call, configure: Callable[..., Settings], task: Task
+) -> None:
+    # Given: alice an admin, with a task (the sample recounts a session; this names the owner instead)
+    settings = configure(admin_principals="alice")
+
+    # When: her counters are recounted
+    with recorded(settings) as needed:
+        result = call("recount_counters", owner="alice", body={"owner": "alice"})
+
+    # Then: it listed her tasks by the owner index and read her total, all granted
+    assert result.status == 200, result.body
+    assert {("dynamodb:Query", "TasksTable/index/by-owner"), ("dynamodb:GetItem", "UsageTable")} <= needed
+    assert sorted(needed - GRANTED) == []
