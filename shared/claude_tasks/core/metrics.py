@@ -1,9 +1,10 @@
 """The worker's CloudWatch metrics (EMF through Powertools), added from any of a batch's record threads.
 
-Powertools' `Metrics` instances of one namespace share a single metric set, a plain dict, and the
-worker runs a batch's records on several threads: every addition goes through `add`, under one lock,
-so two records finishing at once cannot lose a value. The handler's `@metrics.log_metrics` flushes
-them all at the end of the invocation.
+Powertools' `Metrics` instances all share one metric set (class attributes, whatever their namespace),
+a plain dict that `add_metric` reads, changes and writes back, and the worker runs a batch's records on
+several threads: every addition on a record thread must go through `add`, under its one lock, so two
+records finishing at once cannot lose a value (a direct `Metrics().add_metric` there would race). The
+handler's `@metrics.log_metrics` flushes them all at the end of the invocation.
 
 A Claude call is published as latency, tokens by kind and cost: what the dashboard charts next to
 the task outcomes (never the prompt or the reply, which a metric could not hold anyway).
@@ -50,8 +51,11 @@ def claude_failed(retryable: bool) -> None:
 
 
 def agent_ended(duration_ms: int, cost_usd: float | None) -> None:
-    """One Claude Code run: its steps' tokens are in the task's totals; the run reports its time and cost."""
+    """One Claude Code run: its steps' tokens are in the task's totals; the run reports its time and cost.
+
+    A run lasts minutes where a call lasts seconds: its duration is a metric of its own, so
+    `ClaudeLatency`'s percentiles stay those of single calls."""
     add("ClaudeCodeRuns")
-    add("ClaudeLatency", duration_ms, MetricUnit.Milliseconds)
+    add("ClaudeCodeRunDuration", duration_ms, MetricUnit.Milliseconds)
     if cost_usd is not None:
         add("ClaudeCostUsd", cost_usd, MetricUnit.NoUnit)
