@@ -6,7 +6,9 @@ so without this every cold start compiles all of our code and every dependency a
 this machine for the janitor's import: 0.92 s of CPU without bytecode against 0.24 s with it.
 
 The bytecode is `unchecked-hash` (PEP 552): the runtime uses it without comparing the source's
-modification time, which a zip's extraction need not keep. It is tied to the interpreter's minor
+modification time, which a zip's extraction need not keep. So it is made only here, on a build
+`sam build` has just written afresh: a build folder changed in place afterwards would keep running
+the old bytecode. It is tied to the interpreter's minor
 version, so this must run under the runtime's Python: it refuses any other (the runtime is read from
 the built template, where every zip function and layer names it).
 
@@ -31,10 +33,10 @@ def precompile(build_dir: Path) -> tuple[int, list[Path]]:
     )
     sources = sorted(build_dir.rglob("*.py"))
     missing = [source for source in sources if not Path(cache_from_source(str(source))).is_file()]
-    if not ok and not missing:
-        # compile_dir reports a module it could not compile (a syntax error, e.g. a test fixture in a wheel)
-        # as a failure; such a module fails on import too, so it is no reason to refuse the build.
-        print("precompile: some modules did not compile (they would not import either)", file=sys.stderr)
+    if not ok:
+        # A module that does not compile (a syntax error) has no bytecode and is listed in `missing`:
+        # the build is refused, since the function would fail on importing it too.
+        print("precompile: some modules did not compile", file=sys.stderr)
     return len(sources), missing
 
 
