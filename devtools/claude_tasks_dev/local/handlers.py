@@ -8,6 +8,7 @@ under a unique module name so the three `app`s never clash.
 from __future__ import annotations
 
 import contextvars
+import gc
 import importlib.util
 import logging
 import sys
@@ -147,6 +148,12 @@ def load_module(folder: Path, module_name: str, unique_name: str) -> ModuleType:
     except BaseException:
         del sys.modules[unique_name]
         raise
+    finally:
+        # A handler imports with the cyclic collector off and freezes what it made (its app.py says why:
+        # a Lambda process lives for that one handler). This process loads handlers again and again and
+        # keeps running: nothing stays frozen here, and a failed import leaves the collector on.
+        gc.unfreeze()
+        gc.enable()
     return module
 
 
