@@ -46,10 +46,16 @@ def faults(aws_faults: AwsFaults) -> Iterator[AwsFaults]:
     aws_faults.clear()
 
 
+# moto serves one request at a time, so a race test's N threads queue behind each other there: a request
+# may wait for all the others, each slower on a busy machine. DynamoDB serves them at once; its 5 s read
+# timeout (the service's default) would here measure the queue, and fail a race on a loaded machine.
+QUEUED_READ_TIMEOUT_S = 60.0
+
+
 @pytest.fixture
 def settings(moto_server: EmbeddedAws) -> Settings:
     moto_server.reset()
-    return provision(moto_server.endpoint_url)
+    return provision(moto_server.endpoint_url).model_copy(update={"db_read_timeout_s": QUEUED_READ_TIMEOUT_S})
 
 
 @pytest.fixture
