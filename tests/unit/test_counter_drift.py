@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from claude_tasks.app.janitor import Janitor
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core.config import Settings
-from claude_tasks.store import Store
+from claude_tasks.store import Store, counters
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import SessionModel
 from tests.unit.test_full_check import _record_operations
+
+
+@pytest.fixture(autouse=True)
+def _index_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's indexes are immediate: the recount's wait for the index (a second on DynamoDB) is not needed."""
+    monkeypatch.setattr(counters, "INDEX_SETTLE_S", 0.0)
 
 
 def _corrupt(session_id: str, **figures: int) -> None:

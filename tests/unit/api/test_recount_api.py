@@ -11,9 +11,15 @@ from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import usage as periods
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Task
-from claude_tasks.store import Store
+from claude_tasks.store import Store, counters
 from claude_tasks.store.models import SessionModel, UsageModel
 from tests.unit.api.conftest import Call
+
+
+@pytest.fixture(autouse=True)
+def _index_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's indexes are immediate: the recount's wait for the index (a second on DynamoDB) is not needed."""
+    monkeypatch.setattr(counters, "INDEX_SETTLE_S", 0.0)
 
 
 def test_an_admin_recounts_a_drifted_session_and_the_next_report_is_clean(
