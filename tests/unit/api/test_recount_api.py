@@ -92,3 +92,16 @@ def test_the_recount_names_exactly_one_of_a_session_and_an_owner(
     problem = result.json()
     assert problem["type"] == "urn:claude-tasks:problem:validation-error"
     assert "exactly one of session_id and owner" in problem["detail"]
+
+
+def test_the_recount_of_an_owner_with_more_tasks_than_it_counts_is_refused(
+    call: Call, configure: Callable[..., Settings], task: Task, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: alice is an admin with one task, and a cap of none
+    configure(admin_principals="alice")
+    monkeypatch.setattr(counters, "COUNT_CAP", 0)
+    # When she recounts herself
+    result = call("recount_counters", owner="alice", body={"owner": "alice"})
+    # Then: 503, saying the tasks are too many to count within the API's time, and nothing changed
+    assert result.status == 503, result.body
+    assert "more than 0 tasks" in result.json()["detail"]
