@@ -57,8 +57,9 @@ INDEX_SETTLE_S = 1.0
 # Most tasks one session or owner is counted with (a consistent GetItem each): beyond it a count would outrun the
 # API's 29 s and a full-check step, so the recount refuses it and the full check leaves it unchecked.
 COUNT_CAP = 2_000
-# Time the API's recount spends counting before it gives up as moving (API Gateway answers at 29 s).
-RECOUNT_BUDGET_S = 20.0
+# Time after which the API's recount starts no other count and gives up as moving: a count started just before
+# (the settle wait and up to `COUNT_CAP` reads, ~10 s) and its write still end before API Gateway's 29 s.
+RECOUNT_BUDGET_S = 15.0
 COUNTERS = ("task_count", *(count_attribute(status) for status in COUNTED))
 # An owner's, on their usage `total` item: no `task_count`, but `active` (queued + running, store/tally.py).
 OWNER_COUNTERS = (*(count_attribute(status) for status in COUNTED), "active")
