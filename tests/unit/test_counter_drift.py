@@ -3,16 +3,26 @@ repairs them with a write that a concurrent task change makes fail and count aga
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+import pytest
 
 from claude_tasks.app.janitor import Janitor
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core.config import Settings
-from claude_tasks.store import Store
+from claude_tasks.store import Store, counters
 from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.audit_scan import Progress
 from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import SessionModel
 from tests.unit.test_full_check import _record_operations
+
+
+@pytest.fixture(autouse=True)
+def _index_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's indexes are immediate: the recount's wait for the index (a second on DynamoDB) is not needed."""
+    monkeypatch.setattr(counters, "INDEX_SETTLE_S", 0.0)
 
 
 def _corrupt(session_id: str, **figures: int) -> None:
@@ -123,3 +133,77 @@ def test_the_recount_counts_again_when_a_task_is_created_between_its_count_and_i
     item = SessionModel.get(session.session_id, consistent_read=True)
     assert (item.task_count, item.tasks_queued) == (2, 2)
     assert consistency_report(store).violations == []
+
+
+def test_the_count_waits_for_the_index_between_reading_the_session_and_listing_its_tasks(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session with a task, and every DynamoDB call and wait recorded in order
+    session = session_factory()
+    task_factory(session)
+    sent = _record_operations(store)
+    # When its tasks are counted, with a stand-in for the wait
+    seen = counters.settled(session.session_id, settle=0.25, sleep=lambda s: sent.append(f"sleep {s}"))
+    # Then the session was read consistently, then the wait, then the index was queried (then the task re-read)
+    assert seen is not None and seen[1]["task_count"] == 1
+    assert sent[:3] == ["GetItem", "sleep 0.25", "Query"]
+
+
+def test_a_counter_that_moved_after_the_scan_saw_it_is_not_reported(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session of two tasks whose queued counter says 5, and that counter written 7 just after the scan
+    session = session_factory()
+    task_factory(session), task_factory(session)
+    _corrupt(session.session_id, tasks_queued=5)
+    moved: list[int] = []
+
+    def move(operation: str, params: dict[str, Any]) -> None:
+        if operation == "Query" and params.get("IndexName") == "by-session" and not moved:
+            moved.append(7)
+            _corrupt(session.session_id, tasks_queued=7)
+
+    _record_operations(store, move)
+    # When the full check runs, the counter is not reported: it is not what the scan saw
+    assert _drifts(consistency_report(store)) == []
+    # Then the next check, where it holds still, reports it as it is
+    assert moved
+    assert _drifts(consistency_report(store)) == [(session.session_id, "tasks_queued", 7, 2)]
+
+
+def test_a_confirmation_that_would_start_past_the_deadline_is_done_in_the_next_step(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given two sessions with a drifted counter each, and a step whose deadline passes while the scan checks
+    # its second (the first item of a step always finishes)
+    sessions = [session_factory() for _ in range(2)]
+    for session in sessions:
+        task_factory(session)
+        _corrupt(session.session_id, tasks_queued=3)
+    progress = Progress.begin(segments=1)
+    deadline = time.monotonic() + 5
+    indexed: list[str] = []
+
+    def stall(operation: str, params: dict[str, Any]) -> None:
+        """The second session's first index read (the scan's cheap one) ends after the deadline."""
+        if operation == "Query" and params.get("IndexName") == "by-session":
+            indexed.append(params["ExpressionAttributeValues"][":0"]["S"])
+            if len(set(indexed)) == 2:
+                while time.monotonic() < deadline:
+                    time.sleep(0.05)
+
+    _record_operations(store, stall)
+    # When the step runs
+    progress.advance(store, deadline)
+    # Then the second session was suspected but not confirmed: it is not counted, and the sessions job
+    # resumes from the first
+    job = next(job for job in progress.jobs if job.table == "sessions")
+    first, second = indexed[0], indexed[-1]
+    assert first != second
+    assert not job.done and job.start_key == {"session_id": {"S": first}}
+    assert progress.tally.total_sessions == 1
+    assert [v.subject for v in progress.tally.violations] == [first]
+    # And the next step does it, and reports each session's drift once
+    progress.advance(store, time.monotonic() + 600)
+    assert job.done and progress.tally.total_sessions == 2
+    assert sorted(v.subject for v in progress.tally.violations) == sorted(s.session_id for s in sessions)

@@ -6,15 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from claude_tasks.app.janitor import Janitor
 from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import usage as periods
 from claude_tasks.core.config import Settings
-from claude_tasks.store import Store
+from claude_tasks.store import Store, counters
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.counters import Drift
-from claude_tasks.store.models import UsageModel
+from claude_tasks.store.models import TaskModel, UsageModel
 from tests.unit.test_full_check import _record_operations
+
+
+@pytest.fixture(autouse=True)
+def _index_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's indexes are immediate: the recount's wait for the index (a second on DynamoDB) is not needed."""
+    monkeypatch.setattr(counters, "INDEX_SETTLE_S", 0.0)
 
 
 def _total(owner: str) -> UsageModel:
@@ -163,3 +171,46 @@ def test_a_task_created_while_its_owner_is_checked_is_no_drift(store: Store, ses
     # Then her total was read before the creation and her tasks after (a suspect), and nothing is reported
     assert created
     assert report.violations == []
+
+
+def test_the_owner_count_waits_for_the_index_between_reading_the_total_and_listing_the_tasks(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given alice's task, and every DynamoDB call and wait recorded in order
+    task_factory(session_factory())
+    sent = _record_operations(store)
+    # When her tasks are counted, with a stand-in for the wait
+    seen = counters.owner_settled("alice", settle=0.25, sleep=lambda s: sent.append(f"sleep {s}"))
+    # Then her total was read consistently, then the wait, then the owner index was queried
+    assert seen is not None and seen[1]["active"] == 1
+    assert sent[:3] == ["GetItem", "sleep 0.25", "Query"]
+
+
+def test_an_owner_over_the_cap_is_not_confirmed_nor_recounted_and_the_check_completes(
+    store: Store, monkeypatch: pytest.MonkeyPatch, session_factory, task_factory
+) -> None:
+    # Given alice's three tasks, a cap of two, and her queued counter off
+    monkeypatch.setattr(counters, "COUNT_CAP", 2)
+    session = session_factory()
+    for _ in range(3):
+        task_factory(session)
+    _corrupt("alice", tasks_queued=9)
+    consistent: list[str] = []
+
+    def record(operation: str, params: dict[str, Any]) -> None:
+        if operation == "GetItem" and params.get("ConsistentRead"):
+            consistent.append(params["TableName"])
+
+    _record_operations(store, record)
+    # When the full check runs
+    report = consistency_report(store)
+    # Then it completed; she was a suspect (her total re-read), but her counters are not reported: none of
+    # her tasks was re-read
+    assert report.total_tasks == 3
+    assert report.violations == []
+    assert UsageModel.Meta.table_name in consistent
+    assert TaskModel.Meta.table_name not in consistent
+    # And the recount refuses her, saying why, and writes nothing
+    with pytest.raises(counters.TooManyToCount, match="owner alice has more than 2 tasks"):
+        store.counters.recount_owner("alice")
+    assert _total("alice").tasks_queued == 9

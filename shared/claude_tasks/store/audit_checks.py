@@ -3,10 +3,14 @@
 Each check reads what the item refers to (eventually consistent: cheap), and only a
 suspect is re-read strongly (`audit_recheck`) before it becomes a violation. No check
 needs what another segment saw, so a scan can stop after any item and go on elsewhere.
+A confirmation that would start past the step's deadline raises `Deferred` instead: the
+scan drops that item's partial figures and does it again in the next step.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,8 +23,19 @@ from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, Sess
 if TYPE_CHECKING:
     from claude_tasks.store import Store
 
+logger = logging.getLogger(__name__)
 
-def session(store: Store, tally: Tally, item: SessionModel) -> None:
+
+class Deferred(Exception):  # noqa: N818 - a signal to the scan, not an error
+    """The item's confirmation would start past the step's deadline: do the item again in the next step."""
+
+
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise Deferred
+
+
+def session(store: Store, tally: Tally, item: SessionModel, deadline: float | None = None) -> None:
     """Invariant 3: `task_count` equals the tasks that name the session (counted through the session index),
     and its tasks by status are the statuses of those tasks (`counter_drift`, store/counters.py)."""
     tally.total_sessions += 1
@@ -31,23 +46,28 @@ def session(store: Store, tally: Tally, item: SessionModel) -> None:
         store.sessions.reindex(item.session_id)  # written before the idle index existed: put it in
     indexed = counters.indexed(item.session_id)
     if indexed["task_count"] != counter:
+        _in_time(deadline)
         now = recheck.session_tasks(item.session_id, counter, ())
         if now is not None and now[0] != now[1]:
             detail = f"task_count is {now[0]}, but {now[1]} task(s) reference it"
             tally.add("task_count_mismatch", item.session_id, detail)
     elif counters.drifts(counters.stored(item), indexed):
-        for drift in recheck.session_counters(item.session_id):
+        _in_time(deadline)
+        found = recheck.session_counters(item.session_id, counters.stored(item))
+        if found is None:
+            logger.warning("counters of session %s not checked: over %d tasks", item.session_id, counters.COUNT_CAP)
+        for drift in found or ():
             detail = f"{drift.counter} is {drift.stored}, but its tasks count {drift.counted}"
             figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
             tally.add("counter_drift", item.session_id, detail, **figures)
 
 
-def task(tally: Tally, item: TaskModel) -> None:
+def task(tally: Tally, item: TaskModel, deadline: float | None = None) -> None:
     """Invariants 1 and 5, and 3's other half: its session exists; its Claude id is its own, claimed by it;
     a count of turns above 0 has turns behind it (turns that exist are checked by `turns`). The owner's
     first task also stands for its owner: their counters are checked with it (`owner`)."""
     tally.total_tasks += 1
-    owner(tally, item)
+    owner(tally, item, deadline)
     if _exists(SessionModel, item.session_id):
         tally.tasks_with_valid_session += 1
     else:
@@ -60,7 +80,7 @@ def task(tally: Tally, item: TaskModel) -> None:
             _recount(tally, item.task_id)
 
 
-def owner(tally: Tally, item: TaskModel) -> None:
+def owner(tally: Tally, item: TaskModel, deadline: float | None = None) -> None:
     """The owner's counters (usage `total`: tasks by status, `active`) are what their tasks add up to
     (`counter_drift`, subject the owner). Checked once per owner, with the task the owner index lists first:
     no state to keep across steps, and each task costs one more read of one index entry. An owner with no
@@ -68,17 +88,23 @@ def owner(tally: Tally, item: TaskModel) -> None:
     first = next(iter(TaskModel.by_owner.query(item.owner, limit=1, attributes_to_get=["task_id"])), None)
     if first is None or first.task_id != item.task_id:
         return
-    if not counters.drifts(counters.owner_stored(counters.owner_total(item.owner)), counters.owner_indexed(item.owner)):
+    scanned = counters.owner_stored(counters.owner_total(item.owner))
+    if not counters.drifts(scanned, counters.owner_indexed(item.owner)):
         return
-    for drift in recheck.owner_counters(item.owner):
+    _in_time(deadline)
+    found = recheck.owner_counters(item.owner, scanned)
+    if found is None:
+        logger.warning("counters of owner %s not checked: more than %d tasks", item.owner, counters.COUNT_CAP)
+    for drift in found or ():
         detail = f"{drift.counter} of owner {item.owner} is {drift.stored}, but their tasks count {drift.counted}"
         figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
         tally.add("counter_drift", item.owner, detail, **figures)
 
 
-def turns(tally: Tally, task_id: str, run: Sequence[InteractionModel]) -> None:
+def turns(tally: Tally, task_id: str, run: Sequence[InteractionModel], deadline: float | None = None) -> None:
     """Invariants 2 and 4 for one task's turns as the scan returned them together: the task exists,
-    each turn names the task's session, and the seqs are exactly 1..interaction_count."""
+    each turn names the task's session, and the seqs are exactly 1..interaction_count. (`deadline` is
+    not consulted: its confirmations are a few reads of one task's turns.)"""
     tally.total_interactions += len(run)
     try:
         owner = TaskModel.get(task_id)

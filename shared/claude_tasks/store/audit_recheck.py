@@ -115,24 +115,32 @@ def session_tasks(session_id: str, scanned_counter: int, also: Iterable[str]) ->
     return seen[0], seen[1]
 
 
-def session_counters(session_id: str) -> list[counters.Drift]:
-    """The session's counters that differ from its tasks, counted while the session held still (`write_id`
-    and counters unchanged around the count); none when the session is gone or kept moving."""
+def session_counters(session_id: str, scanned: dict[str, int]) -> list[counters.Drift] | None:
+    """The session's counters that differ from its tasks, counted once while the session held still (`write_id`
+    and counters unchanged around the count) and its counters still `scanned`, as the scan saw them (a counter
+    that moved since is no drift); none when the session is gone or moved. One attempt: a moving session is
+    not reported this run. None (not checked) when it has more than `counters.COUNT_CAP` tasks."""
     try:
-        seen = counters.settled(session_id)
+        seen = counters.settled(session_id, attempts=1)
     except SessionNotFound:
         return []
-    if seen is None:
+    except counters.TooManyToCount:
+        return None
+    if seen is None or counters.stored(seen[0]) != scanned:
         return []
     session, figures = seen
     return counters.drifts(counters.stored(session), figures)
 
 
-def owner_counters(owner: str) -> list[counters.Drift]:
-    """The owner's counters that differ from their tasks, counted while their usage `total` held still
-    (`write_id` and counters unchanged around the count); none when they kept moving."""
-    seen = counters.owner_settled(owner)
-    if seen is None:
+def owner_counters(owner: str, scanned: dict[str, int]) -> list[counters.Drift] | None:
+    """The owner's counters that differ from their tasks, counted once while their usage `total` held still
+    (`write_id` and counters unchanged around the count) and its counters still `scanned`; none when they
+    moved. None (not checked) when the owner has more than `counters.COUNT_CAP` tasks."""
+    try:
+        seen = counters.owner_settled(owner, attempts=1)
+    except counters.TooManyToCount:
+        return None
+    if seen is None or counters.owner_stored(seen[0]) != scanned:
         return []
     total, figures = seen
     return counters.drifts(counters.owner_stored(total), figures)

@@ -5,7 +5,9 @@ Each table is split into `segments` (DynamoDB's `Segment`/`TotalSegments`); each
 `audit_checks`. A job past the deadline stops after the item in hand and keeps
 the key to start after (the `ExclusiveStartKey` of its next scan); a task's turns,
 which a scan returns together, are checked as one run and never split. Every job
-does at least one item per step, so any budget makes progress.
+does at least one item per step, so any budget makes progress. An item whose
+confirmation would start past the deadline (`audit_checks.Deferred`) is dropped with
+its figures and done again in the next step, from the key before it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ if TYPE_CHECKING:
 
 Table = Literal["sessions", "tasks", "interactions"]
 TABLES: tuple[Table, ...] = ("sessions", "tasks", "interactions")
-# One unit of work: the key to resume after it, and its check.
-Unit = tuple[dict[str, Any], Callable[[Tally], None]]
+# One unit of work: the key to resume after it, and its check (called with a tally and `deadline=`).
+Unit = tuple[dict[str, Any], Callable[..., None]]
 
 
 class Job(BaseModel):
@@ -76,7 +78,12 @@ class Progress(BaseModel):
         for n, (key, unit) in enumerate(_units(store, job, self.segments, page_size)):
             if n > 0 and time.monotonic() >= deadline:
                 return tally
-            unit(tally)
+            done = Tally()
+            try:
+                unit(done, deadline=deadline if n > 0 else None)  # the first item always finishes: progress
+            except check.Deferred:
+                return tally  # `start_key` still names the item before: this one is done again
+            tally.merge(done)
             job.start_key = key
         job.done, job.start_key = True, None
         return tally

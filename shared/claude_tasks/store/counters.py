@@ -8,7 +8,11 @@ lists is re-read with a consistent `GetItem` (its status then is current), and a
 count is only trusted while the session's `write_id` held still around it (every
 transaction that moves a counter stamps it, store/transaction.py). The recount's
 write is conditioned on that `write_id`, so a task change after the count makes it
-fail and count again rather than write a stale figure.
+fail and count again rather than write a stale figure. A task committed just before
+the first read may not be in the index yet (it lags), and the `write_id` held still
+would then bless a count one too low: so the index is only queried `INDEX_SETTLE_S`
+after that read. Each count costs a consistent read per task, so a session or owner
+with more than `COUNT_CAP` tasks is not counted (`TooManyToCount`).
 
 An owner's counters (tasks by status and `active`, the figure the active-tasks quota's
 condition reads, on their usage `total` item) are recounted the same way: their tasks
@@ -22,6 +26,8 @@ so the tasks that remain cannot say what they should be.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,7 +35,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from claude_tasks.core import usage as periods
-from claude_tasks.core.errors import ConcurrentUpdate, SessionNotFound
+from claude_tasks.core.errors import ConcurrentUpdate, DomainError, SessionNotFound
 from claude_tasks.core.lifecycle import ACTIVE
 from claude_tasks.core.records import TaskStatus
 from claude_tasks.store.faults import translate_faults
@@ -43,9 +49,32 @@ if TYPE_CHECKING:
 
 # Counts of one session tried before giving up as moving: a busy session settles between its tasks' turns.
 ATTEMPTS = 5
+# Wait between the consistent read of the counters' item and the index query that lists its tasks: the indexes
+# (GSIs) are eventually consistent, and a task committed just before the read but not yet listed would be missed
+# by a count that the unchanged `write_id` then accepts (counters written one too low, an owner let past
+# max_active_tasks). DynamoDB propagates to a GSI typically well under a second. Tests on moto pass 0.
+INDEX_SETTLE_S = 1.0
+# Most tasks one session or owner is counted with (a consistent GetItem each): beyond it a count would outrun the
+# API's 29 s and a full-check step, so the recount refuses it and the full check leaves it unchecked.
+COUNT_CAP = 2_000
+# Time after which the API's recount starts no other count and gives up as moving: a count started just before
+# (the settle wait and up to `COUNT_CAP` reads, ~10 s) and its write still end before API Gateway's 29 s.
+RECOUNT_BUDGET_S = 15.0
 COUNTERS = ("task_count", *(count_attribute(status) for status in COUNTED))
 # An owner's, on their usage `total` item: no `task_count`, but `active` (queued + running, store/tally.py).
 OWNER_COUNTERS = (*(count_attribute(status) for status in COUNTED), "active")
+
+
+class TooManyToCount(DomainError):
+    """More tasks than `COUNT_CAP` to count within one request or one step of the full check."""
+
+    kind = "transient"  # 503, as the recount documents: nothing is written, the counters stay as they were
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(
+            f"{subject} has more than {COUNT_CAP} tasks: too many to recount within the API's time limit; "
+            "nothing was changed"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,11 +107,13 @@ def indexed(session_id: str) -> dict[str, int]:
 
 
 def counted(session_id: str) -> dict[str, int]:
-    """The counters as the session's tasks stand now: listed by the index, each re-read consistently."""
+    """The counters as the session's tasks stand now: listed by the index, each re-read consistently.
+    Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
+    listed = _capped(TaskModel.by_session.query(session_id, attributes_to_get=["task_id"]), f"session {session_id}")
     statuses = []
-    for listed in TaskModel.by_session.query(session_id, attributes_to_get=["task_id"]):
+    for task_id in listed:
         try:
-            task = TaskModel.get(listed.task_id, consistent_read=True, attributes_to_get=["session_id", "status"])
+            task = TaskModel.get(task_id, consistent_read=True, attributes_to_get=["session_id", "status"])
         except TaskModel.DoesNotExist:
             continue  # deleted since the index listed it
         if task.session_id == session_id:
@@ -94,13 +125,25 @@ def drifts(have: dict[str, int], should: dict[str, int]) -> list[Drift]:
     return [Drift(name, have[name], should[name]) for name in should if have[name] != should[name]]
 
 
-def settled(session_id: str) -> tuple[SessionModel, dict[str, int]] | None:
-    """The session read consistently, and its tasks counted while its `write_id` held still; None while it moves.
+def settled(
+    session_id: str,
+    *,
+    attempts: int = ATTEMPTS,
+    settle: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+) -> tuple[SessionModel, dict[str, int]] | None:
+    """The session read consistently, and its tasks counted while its `write_id` held still; None while it moves
+    (or when `deadline`, monotonic, passed before an attempt). The index is queried `settle` seconds (default
+    `INDEX_SETTLE_S`) after the first read, so a task committed before that read is listed.
 
-    Raises `SessionNotFound` when the session does not exist.
+    Raises `SessionNotFound` when the session does not exist, `TooManyToCount` over `COUNT_CAP` tasks.
     """
-    for _ in range(ATTEMPTS):
+    for _ in range(attempts):
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
         before = _fresh(session_id)
+        sleep(INDEX_SETTLE_S if settle is None else settle)
         figures = counted(session_id)
         after = _fresh(session_id)
         if before.write_id == after.write_id and stored(before) == stored(after):
@@ -129,11 +172,13 @@ def owner_indexed(owner: str) -> dict[str, int]:
 
 
 def owner_counted(owner: str) -> dict[str, int]:
-    """The owner's counters as their tasks stand now: listed by the owner index, each re-read consistently."""
+    """The owner's counters as their tasks stand now: listed by the owner index, each re-read consistently.
+    Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
+    listed = _capped(TaskModel.by_owner.query(owner, attributes_to_get=["task_id"]), f"owner {owner}")
     statuses = []
-    for listed in TaskModel.by_owner.query(owner, attributes_to_get=["task_id"]):
+    for task_id in listed:
         try:
-            task = TaskModel.get(listed.task_id, consistent_read=True, attributes_to_get=["owner", "status"])
+            task = TaskModel.get(task_id, consistent_read=True, attributes_to_get=["owner", "status"])
         except TaskModel.DoesNotExist:
             continue  # deleted since the index listed it
         if task.owner == owner:
@@ -141,11 +186,22 @@ def owner_counted(owner: str) -> dict[str, int]:
     return owner_tally(statuses)
 
 
-def owner_settled(owner: str) -> tuple[UsageModel | None, dict[str, int]] | None:
+def owner_settled(
+    owner: str,
+    *,
+    attempts: int = ATTEMPTS,
+    settle: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
+) -> tuple[UsageModel | None, dict[str, int]] | None:
     """The owner's `total` read consistently (None: not written yet), and their tasks counted while its
-    `write_id` and counters held still; None while they move."""
-    for _ in range(ATTEMPTS):
+    `write_id` and counters held still; None while they move. As `settled`: the index is queried `settle`
+    seconds after the first read, `deadline` stops the attempts, `TooManyToCount` over `COUNT_CAP` tasks."""
+    for _ in range(attempts):
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
         before = _total(owner)
+        sleep(INDEX_SETTLE_S if settle is None else settle)
         figures = owner_counted(owner)
         after = _total(owner)
         if _write_id(before) == _write_id(after) and owner_stored(before) == owner_stored(after):
@@ -163,10 +219,12 @@ class CounterRepository:
 
         One conditional write: it requires the session's `write_id` (and counters) as they were
         when counted, so a task moved meanwhile fails it and the count is taken again. Raises
-        `SessionNotFound`, `ConcurrentUpdate` when the session never held still long enough.
+        `SessionNotFound`, `ConcurrentUpdate` when the session never held still long enough (within
+        `RECOUNT_BUDGET_S`), `TooManyToCount` over `COUNT_CAP` tasks.
         """
+        deadline = time.monotonic() + RECOUNT_BUDGET_S
         for _ in range(ATTEMPTS):
-            seen = settled(session_id)
+            seen = settled(session_id, deadline=deadline)
             if seen is None:
                 break
             session, figures = seen
@@ -184,9 +242,11 @@ class CounterRepository:
         """Set the owner's tasks by status and `active` (their usage `total`) to what their tasks add up to;
         returns what was corrected. As `recount_session`: one write conditioned on `total` unchanged since
         the count (it creates `total` if the owner has none yet). Raises `ConcurrentUpdate` when the owner's
-        tasks never held still long enough; an owner with no tasks and no `total` has nothing to correct."""
+        tasks never held still long enough (within `RECOUNT_BUDGET_S`), `TooManyToCount` over `COUNT_CAP`
+        tasks; an owner with no tasks and no `total` has nothing to correct."""
+        deadline = time.monotonic() + RECOUNT_BUDGET_S
         for _ in range(ATTEMPTS):
-            seen = owner_settled(owner)
+            seen = owner_settled(owner, deadline=deadline)
             if seen is None:
                 break
             total, figures = seen
@@ -230,6 +290,16 @@ def _unchanged(session: SessionModel) -> Condition:
         # An absent counter reads 0: the condition accepts either, and nothing else.
         condition &= (held | attributes[name].does_not_exist()) if value == 0 else held
     return condition
+
+
+def _capped(listed: Iterable[TaskModel], subject: str) -> list[str]:
+    """The task ids listed, or `TooManyToCount` as soon as there are more than `COUNT_CAP`."""
+    ids: list[str] = []
+    for task in listed:
+        if len(ids) >= COUNT_CAP:
+            raise TooManyToCount(subject)
+        ids.append(task.task_id)
+    return ids
 
 
 def _fresh(session_id: str) -> SessionModel:

@@ -11,9 +11,15 @@ from claude_tasks.app.queue import TaskQueue
 from claude_tasks.core import usage as periods
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import Task
-from claude_tasks.store import Store
+from claude_tasks.store import Store, counters
 from claude_tasks.store.models import SessionModel, UsageModel
 from tests.unit.api.conftest import Call
+
+
+@pytest.fixture(autouse=True)
+def _index_settles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's indexes are immediate: the recount's wait for the index (a second on DynamoDB) is not needed."""
+    monkeypatch.setattr(counters, "INDEX_SETTLE_S", 0.0)
 
 
 def test_an_admin_recounts_a_drifted_session_and_the_next_report_is_clean(
@@ -86,3 +92,16 @@ def test_the_recount_names_exactly_one_of_a_session_and_an_owner(
     problem = result.json()
     assert problem["type"] == "urn:claude-tasks:problem:validation-error"
     assert "exactly one of session_id and owner" in problem["detail"]
+
+
+def test_the_recount_of_an_owner_with_more_tasks_than_it_counts_is_refused(
+    call: Call, configure: Callable[..., Settings], task: Task, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: alice is an admin with one task, and a cap of none
+    configure(admin_principals="alice")
+    monkeypatch.setattr(counters, "COUNT_CAP", 0)
+    # When she recounts herself
+    result = call("recount_counters", owner="alice", body={"owner": "alice"})
+    # Then: 503, saying the tasks are too many to count within the API's time, and nothing changed
+    assert result.status == 503, result.body
+    assert "more than 0 tasks" in result.json()["detail"]
