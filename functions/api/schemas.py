@@ -171,13 +171,20 @@ class RecountBody(_Body):
         return self
 
 
+# The largest limit an override takes (tasks, or USD).
+MAX_QUOTA = 1_000_000_000
+
+
 class QuotaBody(_Body):
     """An owner's quota overrides, replacing any kept: a limit left out (or null) takes the deployment's
     default, and 0 is no limit, as in the deployment's settings."""
 
-    max_active_tasks: int | None = Field(None, ge=0, description="Tasks queued or running at once.")
-    max_tasks_per_minute: int | None = Field(None, ge=0, description="Tasks created per minute (UTC).")
-    monthly_spend_usd: float | None = Field(None, ge=0, description="Cost of the month's turns (UTC), in USD.")
+    # Bounded well within what DynamoDB stores (38 digits): a larger number would fail the write as a 500.
+    max_active_tasks: int | None = Field(None, ge=0, le=MAX_QUOTA, description="Tasks queued or running at once.")
+    max_tasks_per_minute: int | None = Field(None, ge=0, le=MAX_QUOTA, description="Tasks created per minute (UTC).")
+    monthly_spend_usd: float | None = Field(
+        None, ge=0, le=MAX_QUOTA, description="Cost of the month's turns (UTC), in USD."
+    )
 
     def override(self) -> QuotaOverride:
         return QuotaOverride(**self.model_dump())

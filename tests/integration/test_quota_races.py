@@ -124,5 +124,41 @@ def test_n_plus_one_racing_retries_under_an_active_limit_of_n_queue_exactly_n(st
     assert int(total.active) == int(total.tasks_queued) == LIMIT
 
 
+def test_racing_forks_under_an_active_limit_queue_only_the_places_left(store: Store, session_factory) -> None:
+    # Given alice allowed 2 active tasks, with one queued (one place left)
+    source = store.tasks.create("alice", session_factory(owner="alice").session_id, NewTask(prompt="source"))
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=2))
+    # When 3 threads each fork it at the same moment (each fork is created finished, then queued)
+    outcomes: Counter[str] = Counter()
+    lock, start = threading.Lock(), threading.Barrier(3)
+
+    def fork(key: str) -> None:
+        start.wait()
+        for _ in range(20):  # a transaction conflict is worth a replay (same key); a quota refusal is the answer
+            try:
+                _, queued = store.forks.fork("alice", source.task_id, "again", None, key)
+                outcome = "queued" if queued else "not queued"
+            except QuotaExceeded as over:
+                outcome = f"refused: {over.limit}"
+            except TransientStoreError:
+                continue
+            with lock:
+                outcomes[outcome] += 1
+            return
+
+    threads = [threading.Thread(target=fork, args=(f"fork-{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    # Then one fork is queued, two were refused by the quota, and the counter says 2 active
+    queued = sum(1 for item in TaskModel.scan() if item.owner == "alice" and item.status == "queued")
+    total = UsageModel.get("alice", "total", consistent_read=True)
+    print(f"\nmax_active_tasks=2, 1 queued: 3 racing forks -> {dict(outcomes)}; queued: {queued}")
+    assert outcomes == {"queued": 1, "refused: max_active_tasks": 2}
+    assert queued == int(total.active) == int(total.tasks_queued) == 2
+
+
 def _stored() -> int:
     return sum(1 for item in TaskModel.scan() if item.owner == "alice")

@@ -265,6 +265,15 @@ def test_quotas_set_sends_only_the_limits_given_and_clear_deletes(api: str) -> N
     assert [seen[:2] for seen in Canned.seen[-2:]] == [("DELETE", path), ("GET", path)]
 
 
+@pytest.mark.parametrize("command", [["get"], ["set", "--per-minute", "3"], ["clear"]])
+def test_quotas_refuse_an_owner_the_route_cannot_address(
+    api: str, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    verb, *flags = command
+    assert main(["--api-url", api, "--token", "admin", "quotas", verb, "team/alice", *flags]) == 2
+    assert "holds a '/'" in capsys.readouterr().err and Canned.seen == []
+
+
 def test_a_refused_quota_is_status_1_with_the_apis_detail(api: str, capsys: pytest.CaptureFixture[str]) -> None:
     problem = {"type": "urn:claude-tasks:problem:forbidden", "status": 403, "detail": "only administrators may set"}
     Canned.routes[("PUT", "/admin/quotas/alice")] = (403, problem)

@@ -14,6 +14,7 @@ from claude_tasks.core.usage import Quota, QuotaOverride, month
 from claude_tasks.store import Store
 from claude_tasks.store.models import UsageModel
 from claude_tasks.store.runs import Lease
+from tests.support.clock import pin_mid_minute
 from tests.support.turns import turn
 
 
@@ -103,8 +104,12 @@ def test_the_active_tasks_quota_refuses_the_next_creation(store: Store, session_
     task_factory(session_factory(owner="bob"))
 
 
-def test_the_per_minute_quota_refuses_until_the_minute_ends(store: Store, session_factory, task_factory) -> None:
-    # Given alice allowed one task per minute, and one created
+def test_the_per_minute_quota_refuses_until_the_minute_ends(
+    store: Store, session_factory, task_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given alice allowed one task per minute, and one created (the clock stopped mid-minute, so both
+    # creations fall in the same minute however slow the machine)
+    pin_mid_minute(monkeypatch)
     store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=1))
     session = session_factory()
     task_factory(session)

@@ -71,6 +71,22 @@ RECORD_ATTEMPTS = 5
 MIN_HOLD_S = 1
 
 
+def hold_seconds(retry_after_s: int, receive_count: int, max_receive_count: int, max_hold_s: int) -> int:
+    """How long a `task.create` over its owner's quota is held back after its `receive_count`-th receive.
+
+    Every hold costs one of the queue's `max_receive_count` receives, so the wait doubles with each one,
+    starting from the quota's Retry-After (at least `MIN_HOLD_S`): min(max_hold_s, max(MIN_HOLD_S,
+    retry_after_s) x 2^(receive_count - 1)). The last two receives hold for `max_hold_s`, so the message
+    reaches the DLQ no sooner than the old fixed hold's last gap allowed. With the defaults (5 receives,
+    900 s) and the active-tasks limit's 30 s, the holds are 30, 60, 120, 900, 900 s: about 33 minutes
+    (2010 s) before the DLQ, instead of 2.5 minutes with a fixed 30 s hold.
+    """
+    if receive_count >= max_receive_count - 1:
+        return max_hold_s
+    first = max(MIN_HOLD_S, retry_after_s)
+    return min(max_hold_s, first * int(2 ** max(0, receive_count - 1)))
+
+
 def correlate(task_id: str) -> None:
     """Tag this thread's log lines with the task id; never fails the run.
 
@@ -147,13 +163,15 @@ class TaskExecutor:
             raise MessageRejected(str(refused)) from refused
 
     def _hold(self, delivery: Delivery, over: QuotaExceeded) -> str:
-        """Have SQS deliver the message again once the quota allows more, not after the whole visibility
+        """Have SQS deliver the message again once the quota may allow more, not after the whole visibility
         timeout: its Retry-After (for the active-tasks limit, which has no reset time, the fixed
-        `ACTIVE_RETRY_AFTER_S` of store/usage.py), at least `MIN_HOLD_S`, at most `max_hold_s`. Returns how
+        `ACTIVE_RETRY_AFTER_S` of store/usage.py) doubled with each receive, see `hold_seconds`. Returns how
         the reason says it ("" when the visibility stays the queue's)."""
         if delivery.receipt_handle is None:
             return ""
-        seconds = min(max(MIN_HOLD_S, over.retry_after_s), self.settings.max_hold_s)
+        seconds = hold_seconds(
+            over.retry_after_s, delivery.receive_count, self.settings.max_receive_count, self.settings.max_hold_s
+        )
         if not self._queue.hold(delivery.receipt_handle, seconds):
             return ""
         return f" in {seconds} s"

@@ -120,7 +120,12 @@ class ForkRepository:
         return copied
 
     def _finish_fork(self, fork: Task, count: int) -> None:
-        """Remove the copying mark; with a prompt pending, queue the fork. Requires it still copying, `count` turns."""
+        """Remove the copying mark; with a prompt pending, queue the fork. Requires it still copying, `count` turns.
+
+        Queuing is held to the owner's quota as a retry is: the quota asked when the fork was created saw
+        no active task added (it is created finished), so only this write's condition keeps forks within
+        `max_active_tasks`. Refused, it raises `QuotaExceeded` and the fork stays copying: a replay with
+        the same Idempotency-Key finishes it once the quota allows."""
         write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, expected_count=count)
         write.extra.append(TaskModel.error == COPYING)
         if fork.pending_prompts:
@@ -128,6 +133,7 @@ class ForkRepository:
             write.moves(Event.FORK_COPIED, TaskStatus.QUEUED).actions += requeue_actions(
                 fork.task_id, self._store.settings.active_shards
             )
+            write.counted().quota = self._store.usage.quota(fork.owner)
         else:
             write.moves(Event.FORK_COPIED).actions.append(TaskModel.error.remove())
         self._store.tasks.commit(write)

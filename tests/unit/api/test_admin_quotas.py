@@ -71,6 +71,10 @@ def test_a_put_replaces_the_overrides_and_a_delete_drops_them(call: Call, admin:
         ({"max_active_tasks": "5"}, "max_active_tasks", "int_type"),
         ({"max_active_tasks": True}, "max_active_tasks", "int_type"),
         ({"max_active": 2}, "max_active", "extra_forbidden"),
+        # Larger than DynamoDB stores (38 digits): refused here, not a 500 from the write
+        ({"max_active_tasks": 10**40}, "max_active_tasks", "less_than_equal"),
+        ({"max_tasks_per_minute": 1_000_000_001}, "max_tasks_per_minute", "less_than_equal"),
+        ({"monthly_spend_usd": 1e39}, "monthly_spend_usd", "less_than_equal"),
     ],
 )
 def test_an_invalid_override_is_422_naming_the_field(

@@ -9,6 +9,7 @@ import pytest
 
 from claude_tasks.core.errors import TransientStoreError
 from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
+from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import InteractionModel, TaskModel
@@ -53,6 +54,35 @@ def test_a_fork_that_stopped_part_way_is_finished_and_queued_by_its_replay(
     assert [int(item.seq) for item in InteractionModel.query(fork["task_id"])] == list(range(1, 151))
     assert sent() == [{"type": "task.run", "task_id": fork["task_id"], "session_id": task.session_id}]
     assert tables.counts()["tasks"] == 2 and consistency_report(store).violations == []
+
+
+def test_a_fork_queued_over_the_active_tasks_quota_is_429_and_its_replay_queues_it_once_a_place_frees(
+    call: Call, task: Task, add_turns: AddTurns, sent: Sent, monkeypatch: pytest.MonkeyPatch, store: Store
+) -> None:
+    # Given: alice allowed two active tasks with one queued (one place left), and a fork of it created
+    # (created finished, it takes no place) whose queuing write is throttled
+    store.usage.set_quota(task.owner, QuotaOverride(max_active_tasks=2))
+    add_turns(task, 2)
+    sent()
+    _fail_commit(monkeypatch, 3)  # 1: the fork item, 2: turns 1-2, 3: queue the fork
+    request = {"path": {"task_id": task.task_id}, "body": {"prompt": "Go on"}, "headers": {"Idempotency-Key": "f-q"}}
+    assert call("fork_task", **request).status == 503
+    monkeypatch.undo()
+    # And: another task takes the last place
+    other = store.tasks.create(task.owner, task.session_id, NewTask(prompt="other"))
+    # When: the fork is sent again, Then: queuing it is refused by the quota, and nothing is queued or sent
+    refused = call("fork_task", **request)
+    assert refused.status == 429, refused.body
+    assert refused.json()["limit"] == "max_active_tasks" and refused.headers["Retry-After"]
+    assert store.usage.for_owner(task.owner).total.tasks["queued"] == 2 and sent() == []
+    # When: a place frees and the fork is sent again, Then: the same fork is queued with its prompt and sent
+    store.transitions.cancel(task.owner, other.task_id)
+    result = call("fork_task", **request)
+    fork = result.json()
+    assert result.status == 202 and fork["status"] == "queued" and fork["error"] is None
+    assert fork["pending_prompts"] == ["Go on"] and fork["interaction_count"] == 2
+    assert sent() == [{"type": "task.run", "task_id": fork["task_id"], "session_id": task.session_id}]
+    assert tables.counts()["tasks"] == 3 and consistency_report(store).violations == []
 
 
 def test_a_replayed_fork_that_was_finished_is_returned_unchanged(call: Call, task: Task, add_turns: AddTurns) -> None:

@@ -15,17 +15,19 @@ from unittest import mock
 
 import boto3
 import botocore.client
+import pytest
 from moto.core.utils import unix_time_millis
 from moto.sqs.models import sqs_backends
 
-from claude_tasks.app.run import MIN_HOLD_S
+from claude_tasks.app.run import MIN_HOLD_S, hold_seconds
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import NewTask, Session
 from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.usage import ACTIVE_RETRY_AFTER_S
+from tests.support.clock import pin_mid_minute
 from tests.support.tables import counts
-from tests.support.worker import Worker, failed_ids, load_event, with_bodies
+from tests.support.worker import Worker, failed_ids, load_event, redelivered, with_bodies
 
 VISIBILITY_TIMEOUT_S = 900  # TaskQueue's, as provisioned from template.yaml
 
@@ -96,9 +98,11 @@ def test_an_over_quota_task_create_is_visible_again_after_the_active_tasks_wait(
 
 
 def test_the_per_minute_wait_is_the_quotas_retry_after_bounded(
-    worker: Worker, settings: Settings, store: Store, session: Session
+    worker: Worker, settings: Settings, store: Store, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given alice may create one task a minute, and has; and her next task.create received from the queue
+    # (the clock stopped mid-minute, so the creation and the message fall in the same minute)
+    pin_mid_minute(monkeypatch)
     store.usage.set_quota(session.owner, QuotaOverride(max_tasks_per_minute=1))
     store.tasks.create(session.owner, session.session_id, NewTask(prompt="first"))
     event = received_create(settings, session)
@@ -120,3 +124,50 @@ def test_the_wait_is_at_most_max_hold_s(worker: Worker, settings: Settings, sess
     with visibility_calls() as calls:
         worker.invoke(event)
     assert [call["VisibilityTimeout"] for call in calls] == [5]
+
+
+@pytest.mark.parametrize(
+    ("retry_after_s", "receive_count", "expected"),
+    [
+        # the active-tasks limit's 30 s doubles with each receive; the last two hold for max_hold_s
+        (ACTIVE_RETRY_AFTER_S, 1, 30),
+        (ACTIVE_RETRY_AFTER_S, 2, 60),
+        (ACTIVE_RETRY_AFTER_S, 3, 120),
+        (ACTIVE_RETRY_AFTER_S, 4, 900),
+        (ACTIVE_RETRY_AFTER_S, 5, 900),
+        # a per-minute wait starts from what is left of the minute, at least MIN_HOLD_S
+        (0, 1, MIN_HOLD_S),
+        (0, 3, 4 * MIN_HOLD_S),
+        (17, 2, 34),
+        # never more than max_hold_s
+        (600, 3, 900),
+    ],
+)
+def test_the_hold_doubles_with_each_receive_and_the_last_ones_wait_longest(
+    retry_after_s: int, receive_count: int, expected: int
+) -> None:
+    assert hold_seconds(retry_after_s, receive_count, max_receive_count=5, max_hold_s=900) == expected
+
+
+def test_with_the_defaults_an_active_tasks_wait_reaches_the_dlq_after_half_an_hour_at_least() -> None:
+    holds = [hold_seconds(ACTIVE_RETRY_AFTER_S, n, max_receive_count=5, max_hold_s=900) for n in range(1, 6)]
+    assert holds == [30, 60, 120, 900, 900]
+    assert sum(holds) == 2010 >= 2 * 900
+
+
+def test_a_short_max_hold_s_bounds_every_hold() -> None:
+    assert [hold_seconds(30, n, max_receive_count=5, max_hold_s=5) for n in range(1, 6)] == [5] * 5
+
+
+def test_a_redelivered_over_quota_task_create_is_held_longer(
+    worker: Worker, settings: Settings, store: Store, session: Session
+) -> None:
+    # Given alice over her active tasks, and her task.create received from the queue for the 2nd and 4th time
+    store.usage.set_quota(session.owner, QuotaOverride(max_active_tasks=1))
+    store.tasks.create(session.owner, session.session_id, NewTask(prompt="first"))
+    event = received_create(settings, session)
+    # When the worker handles each receive, Then the hold doubled, then is the longest allowed
+    with visibility_calls() as calls:
+        worker.invoke(redelivered(event, 2))
+        worker.invoke(redelivered(event, 4))
+    assert [call["VisibilityTimeout"] for call in calls] == [2 * ACTIVE_RETRY_AFTER_S, settings.max_hold_s]
