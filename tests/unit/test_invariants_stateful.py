@@ -23,7 +23,7 @@ from claude_tasks.core.errors import (
     TaskStateConflict,
 )
 from claude_tasks.core.records import NewTask, Session, Task, TaskStatus
-from claude_tasks.store import Store
+from claude_tasks.store import Store, counters
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import ClaudeSessionClaim, SessionModel, TaskModel, UsageModel
@@ -35,6 +35,13 @@ from tests.support.turns import turn
 
 OWNERS = st.sampled_from(["alice", "bob"])
 CLAUDE_IDS = [str(uuid.UUID(int=n)) for n in range(1, 5)]
+
+
+@pytest.fixture(autouse=True)
+def indexes_without_lag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's indexes are written with their table: the recount's wait for DynamoDB's index lag would only
+    slow each of the machine's many steps by a second."""
+    monkeypatch.setattr(counters, "INDEX_SETTLE_S", 0.0)
 
 
 class RepositoryMachine(RuleBasedStateMachine):

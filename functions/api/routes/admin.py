@@ -49,8 +49,9 @@ def consistency(owner: Owner, service: Service) -> ConsistencyReport:
         "total's tasks by status and `active`, the figure the active-tasks quota reads). "
         "The tasks are counted while the counters' item holds still, and the counters written in one write "
         "conditioned on that item being unchanged since: a task changed meanwhile makes it count again (503 if "
-        "it never settles: try again). Turns, tokens and cost are not recounted (spend stays after a task is "
-        "deleted)."
+        "it never settles within 15 s: try again; 503 also for more than 2,000 tasks, too many to count within "
+        "the API's time limit: nothing is changed). Turns, tokens and cost are not recounted (spend stays "
+        "after a task is deleted)."
     ),
     tags=["admin"],
     responses=documented(200, "The counters corrected (none: they were right).", 403, 404, 503),
