@@ -54,7 +54,7 @@ def consistency(owner: Owner, service: Service) -> ConsistencyReport:
         "after a task is deleted)."
     ),
     tags=["admin"],
-    responses=documented(200, "The counters corrected (none: they were right).", 403, 404, 503),
+    responses=documented(200, "The counters corrected (none: they were right).", 400, 403, 404, 503),
 )
 def recount(owner: Owner, service: Service, body: RecountBody) -> Recount:
     if body.owner is not None:
