@@ -11,6 +11,7 @@ from claude_tasks.core.records import Session
 from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.runs import Lease
+from tests.support.clock import pin_mid_minute
 from tests.support.turns import turn
 from tests.unit.api.conftest import Call
 
@@ -31,9 +32,11 @@ def _create(call: Call, session: Session, prompt: str = "Hi"):
 
 @pytest.mark.parametrize("limit", sorted(LIMITS))
 def test_a_creation_over_a_quota_is_429_saying_which_and_when(
-    call: Call, store: Store, session: Session, limit: str
+    call: Call, store: Store, session: Session, limit: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given alice's quota allows one task (at once, or this minute) and she has created one
+    # Given alice's quota allows one task (at once, or this minute) and she has created one,
+    # in a minute that cannot end during the test
+    pin_mid_minute(monkeypatch)
     store.usage.set_quota("alice", LIMITS[limit])
     assert _create(call, session).status == 202
     # When she creates another

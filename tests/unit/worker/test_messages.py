@@ -11,6 +11,7 @@ from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from tests.conftest import SessionFactory
 from tests.support.claude_double import ScriptedClaude
+from tests.support.clock import pin_mid_minute
 from tests.support.tables import counts
 from tests.support.worker import Worker, failed_ids
 from tests.unit.worker.conftest import MakeTask, Run
@@ -183,9 +184,10 @@ def test_a_task_create_with_claude_code_options_for_another_backend_is_rejected_
 
 
 def test_a_task_create_over_its_owners_quota_waits_for_redelivery(
-    run: Run, store: Store, session: Session, caplog: pytest.LogCaptureFixture
+    run: Run, store: Store, session: Session, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given alice may create one task a minute, and has
+    # Given alice may create one task a minute, and has (in a minute that cannot end during the test)
+    pin_mid_minute(monkeypatch)
     store.usage.set_quota(session.owner, QuotaOverride(max_tasks_per_minute=1))
     store.tasks.create(session.owner, session.session_id, NewTask(prompt="first"))
     body = {
