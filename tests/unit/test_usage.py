@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -16,6 +16,12 @@ from claude_tasks.store.models import UsageModel
 from claude_tasks.store.runs import Lease
 from tests.support.clock import pin_mid_minute
 from tests.support.turns import turn
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    # Every test here counts within a UTC minute, day or month: none of them may see one end.
+    return pin_mid_minute(monkeypatch)
 
 
 def _priced(store: Store, task_factory):  # a task leased, its turn recorded with a cost
@@ -104,12 +110,9 @@ def test_the_active_tasks_quota_refuses_the_next_creation(store: Store, session_
     task_factory(session_factory(owner="bob"))
 
 
-def test_the_per_minute_quota_refuses_until_the_minute_ends(
-    store: Store, session_factory, task_factory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_per_minute_quota_refuses_until_the_minute_ends(store: Store, session_factory, task_factory) -> None:
     # Given alice allowed one task per minute, and one created (the clock stopped mid-minute, so both
     # creations fall in the same minute however slow the machine)
-    pin_mid_minute(monkeypatch)
     store.usage.set_quota("alice", QuotaOverride(max_tasks_per_minute=1))
     session = session_factory()
     task_factory(session)
@@ -121,7 +124,9 @@ def test_the_per_minute_quota_refuses_until_the_minute_ends(
     assert 1 <= refused.value.retry_after_s <= 60
 
 
-def test_the_monthly_spend_quota_refuses_once_spent(store: Store, session_factory, task_factory) -> None:
+def test_the_monthly_spend_quota_refuses_once_spent(
+    store: Store, session_factory, task_factory, _pinned_clock: datetime
+) -> None:
     # Given alice allowed $0.20 a month and a turn that cost $0.25
     store.usage.set_quota("alice", QuotaOverride(monthly_spend_usd=0.2))
     task, _ = _priced(store, task_factory)
@@ -129,7 +134,7 @@ def test_the_monthly_spend_quota_refuses_once_spent(store: Store, session_factor
     with pytest.raises(QuotaExceeded) as refused:
         task_factory(store.sessions.get("alice", task.session_id))
     assert (refused.value.limit, refused.value.current) == ("monthly_spend_usd", 0.25)
-    assert refused.value.resets_at == month(datetime.now(UTC)).ends_iso
+    assert refused.value.resets_at == month(_pinned_clock).ends_iso
 
 
 def test_an_owner_override_keeps_the_other_defaults(settings) -> None:

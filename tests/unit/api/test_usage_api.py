@@ -21,6 +21,12 @@ LIMITS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every test here counts within a UTC minute, day or month: none of them may see one end.
+    pin_mid_minute(monkeypatch)
+
+
 def _create(call: Call, session: Session, prompt: str = "Hi"):
     return call(
         "create_task",
@@ -32,11 +38,9 @@ def _create(call: Call, session: Session, prompt: str = "Hi"):
 
 @pytest.mark.parametrize("limit", sorted(LIMITS))
 def test_a_creation_over_a_quota_is_429_saying_which_and_when(
-    call: Call, store: Store, session: Session, limit: str, monkeypatch: pytest.MonkeyPatch
+    call: Call, store: Store, session: Session, limit: str
 ) -> None:
-    # Given alice's quota allows one task (at once, or this minute) and she has created one,
-    # in a minute that cannot end during the test
-    pin_mid_minute(monkeypatch)
+    # Given alice's quota allows one task (at once, or this minute) and she has created one
     store.usage.set_quota("alice", LIMITS[limit])
     assert _create(call, session).status == 202
     # When she creates another
