@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import boto3
 import pytest
 
 from claude_tasks.app.janitor import Janitor
@@ -15,7 +16,7 @@ from claude_tasks.store import Store, counters
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.audit_scan import Progress
 from claude_tasks.store.counters import Drift
-from claude_tasks.store.models import SessionModel
+from claude_tasks.store.models import SessionModel, TaskModel
 from tests.unit.test_full_check import _record_operations
 
 
@@ -147,6 +148,30 @@ def test_the_count_waits_for_the_index_between_reading_the_session_and_listing_i
     # Then the session was read consistently, then the wait, then the index was queried (then the task re-read)
     assert seen is not None and seen[1]["task_count"] == 1
     assert sent[:3] == ["GetItem", "sleep 0.25", "Query"]
+
+
+def test_a_count_rereads_its_tasks_100_to_a_request_and_skips_one_deleted_since_the_index_listed_it(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given a session of 101 tasks, the first of which is deleted just as the count starts re-reading them
+    session = session_factory()
+    first, *_ = [task_factory(session) for _ in range(101)]
+
+    deleted: list[str] = []
+
+    def delete(operation: str, params: dict[str, Any]) -> None:
+        if operation == "BatchGetItem" and not deleted:  # by a client of its own, so not among the count's calls
+            key = {"task_id": {"S": first.task_id}}
+            boto3.client("dynamodb").delete_item(TableName=TaskModel.Meta.table_name, Key=key)
+            deleted.append(first.task_id)
+
+    sent = _record_operations(store, delete)
+    # When its tasks are counted
+    figures = counters.counted(session.session_id)
+    # Then one index query listed them and two consistent BatchGetItem requests re-read them, none one by one,
+    # and the deleted task is not counted
+    assert sent == ["Query", "BatchGetItem", "BatchGetItem"] and deleted
+    assert figures["task_count"] == figures["tasks_queued"] == 100
 
 
 def test_a_counter_that_moved_after_the_scan_saw_it_is_not_reported(

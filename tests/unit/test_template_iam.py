@@ -88,6 +88,9 @@ _AUDIT_GET = Use(
 _SEND_RUN = Use("a task's run message goes to its queue", "shared/claude_tasks/app/queue.py", r"send_message\(")
 _SESSION_GET = Use("a session is read (consistent)", f"{STORE}/sessions.py", r"SessionModel\.get\(")
 _TASK_GET = Use("a task is read (consistent)", f"{STORE}/tasks.py", r"TaskModel\.get\(")
+_TASKS_REREAD = Use(
+    "a recount re-reads the tasks it counts, 100 to a request", f"{STORE}/counters.py", r"TaskModel\.batch_get\("
+)
 _TASK_COUNTER = Use(
     "creating or deleting a task updates its session's counter in the same transaction",
     f"{STORE}/tasks.py",
@@ -224,6 +227,7 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             "GET /sessions lists the caller's sessions", f"{STORE}/sessions.py", r"SessionModel\.by_owner\.query\("
         ),
         ("dynamodb:GetItem", "TasksTable"): _TASK_GET,
+        ("dynamodb:BatchGetItem", "TasksTable"): _TASKS_REREAD,
         ("dynamodb:PutItem", "TasksTable"): _TASK_CREATE,
         ("dynamodb:UpdateItem", "TasksTable"): _TASK_WRITE,
         ("dynamodb:DeleteItem", "TasksTable"): Use(
@@ -359,6 +363,7 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             r"SessionModel\.by_idle_shard\.query\(",
         ),
         ("dynamodb:GetItem", "TasksTable"): _AUDIT_GET,
+        ("dynamodb:BatchGetItem", "TasksTable"): _TASKS_REREAD,
         ("dynamodb:Scan", "TasksTable"): _AUDIT_SCAN,
         ("dynamodb:Query", "TasksTable/index/by-active-shard"): Use(
             "stuck tasks are read from the sparse active index",

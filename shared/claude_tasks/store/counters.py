@@ -3,16 +3,17 @@
 The counters (`task_count` and tasks by status, store/tally.py) move only in the
 transactions that move tasks, so they drift only by a fault or by an upgrade that
 found tasks written before they existed. The session's tasks are only reachable
-through the `by-session` index, which cannot be read consistently: each task it
-lists is re-read with a consistent `GetItem` (its status then is current), and a
+through the `by-session` index, which cannot be read consistently: the tasks it
+lists are re-read consistently, 100 to a `BatchGetItem` (their status then is current), and a
 count is only trusted while the session's `write_id` held still around it (every
 transaction that moves a counter stamps it, store/transaction.py). The recount's
 write is conditioned on that `write_id`, so a task change after the count makes it
 fail and count again rather than write a stale figure. A task committed just before
 the first read may not be in the index yet (it lags), and the `write_id` held still
 would then bless a count one too low: so the index is only queried `INDEX_SETTLE_S`
-after that read. Each count costs a consistent read per task, so a session or owner
-with more than `COUNT_CAP` tasks is not counted (`TooManyToCount`).
+after that read. Each count costs a consistent read per task (in one round trip per
+100 tasks), so a session or owner with more than `COUNT_CAP` tasks is not counted
+(`TooManyToCount`).
 
 An owner's counters (tasks by status and `active`, the figure the active-tasks quota's
 condition reads, on their usage `total` item) are recounted the same way: their tasks
@@ -27,7 +28,7 @@ so the tasks that remain cannot say what they should be.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,11 +55,13 @@ ATTEMPTS = 5
 # by a count that the unchanged `write_id` then accepts (counters written one too low, an owner let past
 # max_active_tasks). DynamoDB propagates to a GSI typically well under a second. Tests on moto pass 0.
 INDEX_SETTLE_S = 1.0
-# Most tasks one session or owner is counted with (a consistent GetItem each): beyond it a count would outrun the
-# API's 29 s and a full-check step, so the recount refuses it and the full check leaves it unchecked.
+# Most tasks one session or owner is counted with: their consistent re-reads cost a read capacity unit each (for a
+# task item under 4 KB; projecting attributes does not lower it), 20 BatchGetItem round trips at the cap, and one
+# count bounds the read capacity a recount or a full-check step may spend on one subject: beyond it the recount
+# refuses and the full check leaves the subject unchecked.
 COUNT_CAP = 2_000
 # Time after which the API's recount starts no other count and gives up as moving: a count started just before
-# (the settle wait and up to `COUNT_CAP` reads, ~10 s) and its write still end before API Gateway's 29 s.
+# (the settle wait, the index query and up to `COUNT_CAP` re-reads) and its write still end before API Gateway's 29 s.
 RECOUNT_BUDGET_S = 15.0
 COUNTERS = ("task_count", *(count_attribute(status) for status in COUNTED))
 # An owner's, on their usage `total` item: no `task_count`, but `active` (queued + running, store/tally.py).
@@ -110,15 +113,7 @@ def counted(session_id: str) -> dict[str, int]:
     """The counters as the session's tasks stand now: listed by the index, each re-read consistently.
     Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
     listed = _capped(TaskModel.by_session.query(session_id, attributes_to_get=["task_id"]), f"session {session_id}")
-    statuses = []
-    for task_id in listed:
-        try:
-            task = TaskModel.get(task_id, consistent_read=True, attributes_to_get=["session_id", "status"])
-        except TaskModel.DoesNotExist:
-            continue  # deleted since the index listed it
-        if task.session_id == session_id:
-            statuses.append(str(task.status))
-    return tally(statuses)
+    return tally([str(task.status) for task in _reread(listed, "session_id") if task.session_id == session_id])
 
 
 def drifts(have: dict[str, int], should: dict[str, int]) -> list[Drift]:
@@ -175,15 +170,7 @@ def owner_counted(owner: str) -> dict[str, int]:
     """The owner's counters as their tasks stand now: listed by the owner index, each re-read consistently.
     Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
     listed = _capped(TaskModel.by_owner.query(owner, attributes_to_get=["task_id"]), f"owner {owner}")
-    statuses = []
-    for task_id in listed:
-        try:
-            task = TaskModel.get(task_id, consistent_read=True, attributes_to_get=["owner", "status"])
-        except TaskModel.DoesNotExist:
-            continue  # deleted since the index listed it
-        if task.owner == owner:
-            statuses.append(str(task.status))
-    return owner_tally(statuses)
+    return owner_tally([str(task.status) for task in _reread(listed, "owner") if task.owner == owner])
 
 
 def owner_settled(
@@ -300,6 +287,13 @@ def _capped(listed: Iterable[TaskModel], subject: str) -> list[str]:
             raise TooManyToCount(subject)
         ids.append(task.task_id)
     return ids
+
+
+def _reread(task_ids: list[str], attribute: str) -> Iterator[TaskModel]:
+    """The listed tasks as they stand now, with their `attribute` and status: consistent reads, 100 keys a
+    `BatchGetItem` (PynamoDB sends again the keys a page left unprocessed). A task deleted since the index
+    listed it is simply not returned."""
+    return TaskModel.batch_get(task_ids, consistent_read=True, attributes_to_get=["task_id", attribute, "status"])
 
 
 def _fresh(session_id: str) -> SessionModel:
