@@ -28,9 +28,9 @@ so the tasks that remain cannot say what they should be.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -46,6 +46,9 @@ from claude_tasks.store.tally import COUNTED, count_attribute
 from claude_tasks.store.transaction import Cancelled
 
 if TYPE_CHECKING:
+    from pynamodb.attributes import Attribute
+    from pynamodb.indexes import GlobalSecondaryIndex
+
     from claude_tasks.store import Store
 
 # Counts of one session tried before giving up as moving: a busy session settles between its tasks' turns.
@@ -66,6 +69,8 @@ RECOUNT_BUDGET_S = 15.0
 COUNTERS = ("task_count", *(count_attribute(status) for status in COUNTED))
 # An owner's, on their usage `total` item: no `task_count`, but `active` (queued + running, store/tally.py).
 OWNER_COUNTERS = (*(count_attribute(status) for status in COUNTED), "active")
+# The item whose counters a count settles on: a session, or an owner's usage `total` (None before it exists).
+_Item = TypeVar("_Item", SessionModel, UsageModel | None)
 
 
 class TooManyToCount(DomainError):
@@ -112,8 +117,7 @@ def indexed(session_id: str) -> dict[str, int]:
 def counted(session_id: str) -> dict[str, int]:
     """The counters as the session's tasks stand now: listed by the index, each re-read consistently.
     Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
-    listed = _capped(TaskModel.by_session.query(session_id, attributes_to_get=["task_id"]), f"session {session_id}")
-    return tally([str(task.status) for task in _reread(listed, "session_id") if task.session_id == session_id])
+    return tally(_statuses(TaskModel.by_session, "session_id", session_id, f"session {session_id}"))
 
 
 def drifts(have: dict[str, int], should: dict[str, int]) -> list[Drift]:
@@ -134,16 +138,15 @@ def settled(
 
     Raises `SessionNotFound` when the session does not exist, `TooManyToCount` over `COUNT_CAP` tasks.
     """
-    for _ in range(attempts):
-        if deadline is not None and time.monotonic() >= deadline:
-            return None
-        before = _fresh(session_id)
-        sleep(INDEX_SETTLE_S if settle is None else settle)
-        figures = counted(session_id)
-        after = _fresh(session_id)
-        if before.write_id == after.write_id and stored(before) == stored(after):
-            return after, figures
-    return None
+    return _settled(
+        lambda: _fresh(session_id),
+        lambda session: (session.write_id, stored(session)),
+        lambda: counted(session_id),
+        attempts=attempts,
+        settle=settle,
+        sleep=sleep,
+        deadline=deadline,
+    )
 
 
 def owner_stored(total: UsageModel | None) -> dict[str, int]:
@@ -169,8 +172,7 @@ def owner_indexed(owner: str) -> dict[str, int]:
 def owner_counted(owner: str) -> dict[str, int]:
     """The owner's counters as their tasks stand now: listed by the owner index, each re-read consistently.
     Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
-    listed = _capped(TaskModel.by_owner.query(owner, attributes_to_get=["task_id"]), f"owner {owner}")
-    return owner_tally([str(task.status) for task in _reread(listed, "owner") if task.owner == owner])
+    return owner_tally(_statuses(TaskModel.by_owner, "owner", owner, f"owner {owner}"))
 
 
 def owner_settled(
@@ -184,14 +186,38 @@ def owner_settled(
     """The owner's `total` read consistently (None: not written yet), and their tasks counted while its
     `write_id` and counters held still; None while they move. As `settled`: the index is queried `settle`
     seconds after the first read, `deadline` stops the attempts, `TooManyToCount` over `COUNT_CAP` tasks."""
+    return _settled(
+        lambda: _total(owner),
+        lambda total: (_write_id(total), owner_stored(total)),
+        lambda: owner_counted(owner),
+        attempts=attempts,
+        settle=settle,
+        sleep=sleep,
+        deadline=deadline,
+    )
+
+
+def _settled(
+    read: Callable[[], _Item],
+    held: Callable[[_Item], object],
+    count: Callable[[], dict[str, int]],
+    *,
+    attempts: int,
+    settle: float | None,
+    sleep: Callable[[float], None],
+    deadline: float | None,
+) -> tuple[_Item, dict[str, int]] | None:
+    """`read` (the counters' item, consistently), wait for the index, `count`, and `read` again: the count and the
+    second read when what `held` picks of the item (its `write_id` and counters) did not change; None while it
+    moves."""
     for _ in range(attempts):
         if deadline is not None and time.monotonic() >= deadline:
             return None
-        before = _total(owner)
+        before = read()
         sleep(INDEX_SETTLE_S if settle is None else settle)
-        figures = owner_counted(owner)
-        after = _total(owner)
-        if _write_id(before) == _write_id(after) and owner_stored(before) == owner_stored(after):
+        figures = count()
+        after = read()
+        if held(before) == held(after):
             return after, figures
     return None
 
@@ -209,21 +235,9 @@ class CounterRepository:
         `SessionNotFound`, `ConcurrentUpdate` when the session never held still long enough (within
         `RECOUNT_BUDGET_S`), `TooManyToCount` over `COUNT_CAP` tasks.
         """
-        deadline = time.monotonic() + RECOUNT_BUDGET_S
-        for _ in range(ATTEMPTS):
-            seen = settled(session_id, deadline=deadline)
-            if seen is None:
-                break
-            session, figures = seen
-            corrected = drifts(stored(session), figures)
-            if not corrected:
-                return []
-            try:
-                self._write(session, figures)
-            except Cancelled:
-                continue
-            return corrected
-        raise ConcurrentUpdate(f"the tasks of session {session_id} kept changing while counted; try again")
+        return _recount(
+            lambda deadline: settled(session_id, deadline=deadline), stored, self._write, f"session {session_id}"
+        )
 
     def recount_owner(self, owner: str) -> list[Drift]:
         """Set the owner's tasks by status and `active` (their usage `total`) to what their tasks add up to;
@@ -231,25 +245,15 @@ class CounterRepository:
         the count (it creates `total` if the owner has none yet). Raises `ConcurrentUpdate` when the owner's
         tasks never held still long enough (within `RECOUNT_BUDGET_S`), `TooManyToCount` over `COUNT_CAP`
         tasks; an owner with no tasks and no `total` has nothing to correct."""
-        deadline = time.monotonic() + RECOUNT_BUDGET_S
-        for _ in range(ATTEMPTS):
-            seen = owner_settled(owner, deadline=deadline)
-            if seen is None:
-                break
-            total, figures = seen
-            corrected = drifts(owner_stored(total), figures)
-            if not corrected:
-                return []
+
+        def write(total: UsageModel | None, figures: dict[str, int]) -> None:
             attributes = UsageModel.get_attributes()
             actions: list[Action] = [attributes[name].set(value) for name, value in figures.items()]
             tx = self._store.transaction()
             tx.update("total", UsageModel(owner, periods.TOTAL), actions, _total_unchanged(total))
-            try:
-                tx.commit()
-            except Cancelled:
-                continue
-            return corrected
-        raise ConcurrentUpdate(f"the tasks of owner {owner} kept changing while counted; try again")
+            tx.commit()
+
+        return _recount(lambda deadline: owner_settled(owner, deadline=deadline), owner_stored, write, f"owner {owner}")
 
     def _write(self, session: SessionModel, figures: dict[str, int]) -> None:
         attributes = SessionModel.get_attributes()
@@ -264,6 +268,31 @@ class CounterRepository:
         tx.commit()
 
 
+def _recount(
+    settle: Callable[[float], tuple[_Item, dict[str, int]] | None],
+    held: Callable[[_Item], dict[str, int]],
+    write: Callable[[_Item, dict[str, int]], None],
+    subject: str,
+) -> list[Drift]:
+    """Count (`settle`) and, when the counters `held` are off, `write` the count (a write conditioned on the item
+    as counted); count again when the write is refused, within `RECOUNT_BUDGET_S` and `ATTEMPTS`."""
+    deadline = time.monotonic() + RECOUNT_BUDGET_S
+    for _ in range(ATTEMPTS):
+        seen = settle(deadline)
+        if seen is None:
+            break
+        item, figures = seen
+        corrected = drifts(held(item), figures)
+        if not corrected:
+            return []
+        try:
+            write(item, figures)
+        except Cancelled:
+            continue
+        return corrected
+    raise ConcurrentUpdate(f"the tasks of {subject} kept changing while counted; try again")
+
+
 def _unchanged(session: SessionModel) -> Condition:
     """The session exists, no transaction wrote it since `session` was read, and its counters are as read."""
     condition: Condition = SessionModel.session_id.exists()
@@ -271,10 +300,15 @@ def _unchanged(session: SessionModel) -> Condition:
         condition &= SessionModel.write_id.does_not_exist()
     else:
         condition &= SessionModel.write_id == session.write_id
-    attributes = SessionModel.get_attributes()
-    for name, value in stored(session).items():
+    return _and_counters_are(condition, SessionModel.get_attributes(), stored(session))
+
+
+def _and_counters_are(
+    condition: Condition, attributes: Mapping[str, Attribute[Any]], figures: dict[str, int]
+) -> Condition:
+    """`condition`, and each counter holds its figure (an absent counter reads 0: for 0, either is accepted)."""
+    for name, value in figures.items():
         held = attributes[name] == value
-        # An absent counter reads 0: the condition accepts either, and nothing else.
         condition &= (held | attributes[name].does_not_exist()) if value == 0 else held
     return condition
 
@@ -287,6 +321,13 @@ def _capped(listed: Iterable[TaskModel], subject: str) -> list[str]:
             raise TooManyToCount(subject)
         ids.append(task.task_id)
     return ids
+
+
+def _statuses(index: GlobalSecondaryIndex[TaskModel], attribute: str, key: str, subject: str) -> list[str]:
+    """The statuses of the tasks `index` lists under `key`, re-read consistently, of those whose `attribute` is
+    still `key`. Raises `TooManyToCount` (before any re-read) when the index lists more than `COUNT_CAP`."""
+    listed = _capped(index.query(key, attributes_to_get=["task_id"]), subject)
+    return [str(task.status) for task in _reread(listed, attribute) if getattr(task, attribute) == key]
 
 
 def _reread(task_ids: list[str], attribute: str) -> Iterator[TaskModel]:
@@ -308,11 +349,7 @@ def _total_unchanged(total: UsageModel | None) -> Condition:
     counters are as read."""
     stamp = _write_id(total)
     condition: Condition = UsageModel.write_id.does_not_exist() if stamp is None else UsageModel.write_id == stamp
-    attributes = UsageModel.get_attributes()
-    for name, value in owner_stored(total).items():
-        held = attributes[name] == value
-        condition &= (held | attributes[name].does_not_exist()) if value == 0 else held
-    return condition
+    return _and_counters_are(condition, UsageModel.get_attributes(), owner_stored(total))
 
 
 def owner_total(owner: str, *, consistent: bool = False) -> UsageModel | None:
