@@ -132,6 +132,24 @@ def test_the_full_check_reports_an_owners_drift_and_the_recount_clears_it(
     assert consistency_report(store).violations == []
 
 
+def test_counters_left_by_an_owners_deleted_tasks_are_reported_and_recounted_to_zero(
+    store: Store, session_factory, task_factory
+) -> None:
+    # Given carol, whose only task was deleted, her total still saying one queued and active (a fault's leftover);
+    # and dave, whose task is gone too, with his counters right at 0
+    task = task_factory(session_factory(owner="carol"))
+    store.tasks.delete("carol", task.task_id)
+    _corrupt("carol", tasks_queued=1, active=1)
+    store.tasks.delete("dave", task_factory(session_factory(owner="dave")).task_id)
+    # When the full check runs (the owner index lists no task of either)
+    report = consistency_report(store, page_size=1)
+    # Then carol's counters are reported through her total, and dave is not
+    assert _drifts(report) == [("carol", "active", 1, 0), ("carol", "tasks_queued", 1, 0)]
+    # And her recount sets them to 0, after which the check finds nothing
+    assert store.counters.recount_owner("carol") == [Drift("tasks_queued", 1, 0), Drift("active", 1, 0)]
+    assert consistency_report(store).violations == []
+
+
 def test_the_janitors_stepwise_check_reports_an_owners_drift_once(
     store: Store, settings: Settings, session_factory, task_factory
 ) -> None:

@@ -378,6 +378,11 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
             f"{STORE}/counters.py",
             r"TaskModel\.by_owner\.query\(",
         ),
+        ("dynamodb:Scan", "UsageTable"): Use(
+            "the full check scans the owners' usage totals for counters with no task behind them",
+            f"{STORE}/audit_scan.py",
+            r"UsageModel\.scan\(",
+        ),
         ("dynamodb:GetItem", "UsageTable"): Use(
             "the full check reads an owner's usage total (and re-reads a suspect's)",
             f"{STORE}/counters.py",

@@ -1,7 +1,7 @@
 """The consistency report: the seed report's figures, and every invariant violation found.
 
-The full check reads the three tables of sessions, tasks and turns with a parallel,
-segmented scan (`audit_scan`) and checks each item where it stands, with point reads
+The full check reads the tables of sessions, tasks and turns, and the owners' usage
+totals, with a parallel, segmented scan (`audit_scan`) and checks each item where it stands, with point reads
 of the items it names (`audit_checks`), so its state is a handful of counters and the
 violations: it can stop at any item and go on in another invocation (`audit_record`
 keeps the progress). The scans are not one snapshot: the figures are as each scan

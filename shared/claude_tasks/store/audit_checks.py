@@ -18,7 +18,7 @@ from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import audit_recheck as recheck
 from claude_tasks.store import counters
 from claude_tasks.store.audit import Tally
-from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel, UsageModel
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
@@ -84,21 +84,40 @@ def owner(tally: Tally, item: TaskModel, deadline: float | None = None) -> None:
     """The owner's counters (usage `total`: tasks by status, `active`) are what their tasks add up to
     (`counter_drift`, subject the owner). Checked once per owner, with the task the owner index lists first:
     no state to keep across steps, and each task costs one more read of one index entry. An owner with no
-    task left is not met, so counters left over from deleted tasks are not checked."""
-    first = next(iter(TaskModel.by_owner.query(item.owner, limit=1, attributes_to_get=["task_id"])), None)
+    task left is met by the scan of usage totals instead (`owner_without_tasks`)."""
+    first = _first_task(item.owner)
     if first is None or first.task_id != item.task_id:
         return
-    scanned = counters.owner_stored(counters.owner_total(item.owner))
-    if not counters.drifts(scanned, counters.owner_indexed(item.owner)):
+    _owner_counters(tally, item.owner, counters.owner_total(item.owner), deadline)
+
+
+def owner_without_tasks(tally: Tally, item: UsageModel, deadline: float | None = None) -> None:
+    """An owner's usage `total` whose counters say they have tasks, when the owner index lists none: counters
+    left over from deleted tasks by a fault (`counter_drift`, subject the owner). An owner with a task is
+    checked with their first one (`owner`), so each owner is checked once."""
+    if not any(counters.owner_stored(item).values()) or _first_task(item.owner) is not None:
+        return
+    _owner_counters(tally, item.owner, item, deadline)
+
+
+def _first_task(owner: str) -> TaskModel | None:
+    return next(iter(TaskModel.by_owner.query(owner, limit=1, attributes_to_get=["task_id"])), None)
+
+
+def _owner_counters(tally: Tally, owner: str, total: UsageModel | None, deadline: float | None) -> None:
+    """Report each of the owner's counters (as `total`, read by the scan, holds them) that their tasks do not
+    add up to, once confirmed consistently."""
+    scanned = counters.owner_stored(total)
+    if not counters.drifts(scanned, counters.owner_indexed(owner)):
         return
     _in_time(deadline)
-    found = recheck.owner_counters(item.owner, scanned)
+    found = recheck.owner_counters(owner, scanned)
     if found is None:
-        logger.warning("counters of owner %s not checked: more than %d tasks", item.owner, counters.COUNT_CAP)
+        logger.warning("counters of owner %s not checked: more than %d tasks", owner, counters.COUNT_CAP)
     for drift in found or ():
-        detail = f"{drift.counter} of owner {item.owner} is {drift.stored}, but their tasks count {drift.counted}"
+        detail = f"{drift.counter} of owner {owner} is {drift.stored}, but their tasks count {drift.counted}"
         figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
-        tally.add("counter_drift", item.owner, detail, **figures)
+        tally.add("counter_drift", owner, detail, **figures)
 
 
 def turns(tally: Tally, task_id: str, run: Sequence[InteractionModel], deadline: float | None = None) -> None:

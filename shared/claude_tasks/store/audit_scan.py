@@ -7,7 +7,9 @@ the key to start after (the `ExclusiveStartKey` of its next scan); a task's turn
 which a scan returns together, are checked as one run and never split. Every job
 does at least one item per step, so any budget makes progress. An item whose
 confirmation would start past the deadline (`audit_checks.Deferred`) is dropped with
-its figures and done again in the next step, from the key before it.
+its figures and done again in the next step, from the key before it. Of the usage
+table, only the owners' `total` items are checked (a filter: the scan still reads,
+and pays for, their days, months and minutes).
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from claude_tasks.core.clock import now_iso
+from claude_tasks.core.usage import TOTAL
 from claude_tasks.store import audit_checks as check
 from claude_tasks.store.audit import Tally
-from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel
+from claude_tasks.store.models import InteractionModel, SessionModel, TaskModel, UsageModel
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
 
-Table = Literal["sessions", "tasks", "interactions"]
-TABLES: tuple[Table, ...] = ("sessions", "tasks", "interactions")
+Table = Literal["sessions", "tasks", "interactions", "usage"]
+TABLES: tuple[Table, ...] = ("sessions", "tasks", "interactions", "usage")
 # One unit of work: the key to resume after it, and its check (called with a tally and `deadline=`).
 Unit = tuple[dict[str, Any], Callable[..., None]]
 
@@ -102,6 +105,9 @@ def _units(store: Store, job: Job, segments: int, page_size: int | None) -> Iter
     elif job.table == "tasks":
         for task in TaskModel.scan(**options):
             yield {"task_id": {"S": task.task_id}}, partial(check.task, item=task)
+    elif job.table == "usage":
+        for total in UsageModel.scan(UsageModel.period == TOTAL, **options):
+            yield {"owner": {"S": total.owner}, "period": {"S": TOTAL}}, partial(check.owner_without_tasks, item=total)
     else:
         for task_id, group in itertools.groupby(InteractionModel.scan(**options), key=lambda turn: turn.task_id):
             run = list(group)
