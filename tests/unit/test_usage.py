@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,12 @@ from claude_tasks.core.errors import QuotaExceeded, StaleInteractionCount
 from claude_tasks.core.records import NewTask
 from claude_tasks.core.usage import Quota, QuotaOverride, month
 from claude_tasks.store import Store
-from claude_tasks.store.models import UsageModel
+from claude_tasks.store.audit import consistency_report
+from claude_tasks.store.models import TaskModel, UsageModel
 from claude_tasks.store.runs import Lease
 from tests.support.clock import pin_mid_minute
 from tests.support.turns import turn
+from tests.unit.test_full_check import _record_operations
 
 
 @pytest.fixture(autouse=True)
@@ -235,3 +238,36 @@ def test_a_fork_counts_against_the_active_tasks_quota(store: Store, session_fact
         store.forks.fork("alice", source.task_id, "And in French?", None, None)
     assert store.usage.for_owner("alice").total.tasks["queued"] == 1
     assert store.sessions.get("alice", source.session_id).task_count == 1
+
+
+@pytest.mark.parametrize("key", [None, "fork-1"])
+def test_a_fork_the_quota_refuses_to_queue_is_deleted_unless_a_key_can_finish_it(
+    store: Store, session_factory, task_factory, key: str | None
+) -> None:
+    # Given alice allowed two active tasks, one queued, and another created just after her fork was
+    # (the fork is created finished, so the quota let it in; queuing it is refused)
+    store.usage.set_quota("alice", QuotaOverride(max_active_tasks=2))
+    session = session_factory()
+    source = task_factory(session)
+    raced: list[str] = []
+
+    def create(operation: str, params: dict[str, Any]) -> None:
+        """The transaction after the one that puts the fork (its queuing) is preceded by another creation."""
+        if operation != "TransactWriteItems" or "created" in raced:
+            return
+        if "forked" in raced:
+            raced.append("created")
+            task_factory(session)
+        elif "forked_from" in str(params.get("TransactItems")):
+            raced.append("forked")
+
+    _record_operations(store, create)
+    # When she forks the first task with a prompt
+    with pytest.raises(QuotaExceeded) as refused:
+        store.forks.fork("alice", source.task_id, "And in French?", None, key)
+    # Then the quota refuses it; without a key nothing is left of the fork, with one it waits for the replay
+    assert raced and refused.value.limit == "max_active_tasks"
+    forks = [item for item in TaskModel.scan() if item.forked_from == source.task_id]
+    assert len(forks) == (0 if key is None else 1)
+    assert store.sessions.get("alice", session.session_id).task_count == 2 + len(forks)
+    assert consistency_report(store).violations == []

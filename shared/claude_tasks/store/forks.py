@@ -4,17 +4,25 @@ It cannot be one write. The fork is created `succeeded` (which no worker takes),
 marked as copying, in one transaction with its session's counter; its
 interactions are copied in transactions of at most 100 actions; then the mark is
 removed and, with a prompt pending, the fork is queued. A replay with the same
-Idempotency-Key finishes a fork an earlier attempt left part-way.
+Idempotency-Key finishes a fork an earlier attempt left part-way; a fork the
+owner's quota refuses to queue, with no key to replay it, is deleted.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from pynamodb.expressions.condition import size
 
-from claude_tasks.core.errors import ConcurrentUpdate, StaleInteractionCount, TaskStateConflict
+from claude_tasks.core.errors import (
+    ConcurrentUpdate,
+    DomainError,
+    QuotaExceeded,
+    StaleInteractionCount,
+    TaskStateConflict,
+)
 from claude_tasks.core.lifecycle import Event
 from claude_tasks.core.records import NewInteraction, NewTask, Task, TaskStatus
 from claude_tasks.store.faults import translate_faults
@@ -27,6 +35,8 @@ from claude_tasks.store.transitions import requeue_actions
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
+
+logger = logging.getLogger(__name__)
 
 _COPY_ITEMS = 99  # + the fork's own update = TransactWriteItems' limit of 100 actions
 _COPY_BYTES = 3_000_000  # and under its 4 MB limit on the request's size
@@ -68,6 +78,10 @@ class ForkRepository:
         try:
             count = self._copy_turns(source, fork, source.interaction_count)
             self._finish_fork(fork, count)
+        except QuotaExceeded:
+            if created and not idempotency_key:
+                self._withdraw(fork)
+            raise
         except (StaleInteractionCount, TaskStateConflict, ConcurrentUpdate):
             fork = self._store.tasks.get(owner, fork.task_id)
             if created or fork.error == COPYING:
@@ -75,6 +89,14 @@ class ForkRepository:
             return fork, False  # a concurrent replay of the same fork finished it (and enqueued it)
         fork = self._store.tasks.get(owner, fork.task_id)
         return fork, fork.status is TaskStatus.QUEUED
+
+    def _withdraw(self, fork: Task) -> None:
+        """Delete a fork the quota refused to queue when no Idempotency-Key could replay it: nothing else
+        would ever finish it, so the 429 leaves nothing behind (a failed delete leaves it copying, as before)."""
+        try:
+            self._store.tasks.delete(fork.owner, fork.task_id)
+        except DomainError as failed:
+            logger.warning("fork %s refused by the quota and left copying: %s", fork.task_id, failed)
 
     def _create_fork(
         self,
@@ -125,7 +147,7 @@ class ForkRepository:
         Queuing is held to the owner's quota as a retry is: the quota asked when the fork was created saw
         no active task added (it is created finished), so only this write's condition keeps forks within
         `max_active_tasks`. Refused, it raises `QuotaExceeded` and the fork stays copying: a replay with
-        the same Idempotency-Key finishes it once the quota allows."""
+        the same Idempotency-Key finishes it once the quota allows (without one, `fork` deletes it)."""
         write = TaskWrite(fork.task_id, fork.session_id, owner=fork.owner, expected_count=count)
         write.extra.append(TaskModel.error == COPYING)
         if fork.pending_prompts:
