@@ -40,6 +40,7 @@ def test_a_clean_store_reports_the_seed_figures(store: Store, session_factory, t
         "shared_claude_session_ids": 0,
         "violations": [],
         "violations_not_listed": 0,
+        "counters_not_checked": 0,
     }
 
 

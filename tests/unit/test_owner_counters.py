@@ -218,14 +218,17 @@ def test_an_owner_over_the_cap_is_not_confirmed_nor_recounted_and_the_check_comp
     def record(operation: str, params: dict[str, Any]) -> None:
         if operation == "GetItem" and params.get("ConsistentRead"):
             consistent.append(params["TableName"])
+        elif operation == "BatchGetItem":
+            consistent.extend(params["RequestItems"])
 
     _record_operations(store, record)
     # When the full check runs
     report = consistency_report(store)
     # Then it completed; she was a suspect (her total re-read), but her counters are not reported: none of
-    # her tasks was re-read
+    # her tasks was re-read, and the report says one subject's counters were not checked
     assert report.total_tasks == 3
     assert report.violations == []
+    assert report.counters_not_checked == 1
     assert UsageModel.Meta.table_name in consistent
     assert TaskModel.Meta.table_name not in consistent
     # And the recount refuses her, saying why, and writes nothing

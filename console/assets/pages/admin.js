@@ -12,6 +12,7 @@ const FIGURES = [
   ["total_interactions", "Interactions"],
   ["tasks_with_claude_session_id", "Claude session ids assigned"],
   ["shared_claude_session_ids", "Claude session ids shared by two tasks"],
+  ["counters_not_checked", "Counters not checked (over 2,000 tasks)"],
 ];
 
 export async function adminPage(main) {

@@ -30,6 +30,7 @@ REPORT_ROWS = (
     ("total_interactions", "Total interactions"),
     ("tasks_with_claude_session_id", "Claude session ids assigned"),
     ("shared_claude_session_ids", "Claude session ids shared"),
+    ("counters_not_checked", "Counters not checked (over 2,000 tasks)"),
 )
 
 

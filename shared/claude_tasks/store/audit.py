@@ -60,6 +60,11 @@ class ConsistencyReport(BaseModel):
     shared_claude_session_ids: int
     violations: list[Violation]
     violations_not_listed: int = Field(0, description="Violations found beyond the ones listed.")
+    counters_not_checked: int = Field(
+        0,
+        description="Sessions and owners whose counters looked off but have too many tasks (over 2,000) to be "
+        "counted: neither reported nor recountable (each is named in the janitor's log).",
+    )
     started_at: str | None = Field(None, description="When the full check that made this report began (UTC).")
     completed_at: str | None = Field(None, description="When it completed (UTC).")
 
@@ -96,6 +101,7 @@ class Tally(BaseModel):
     tasks_with_claude_session_id: int = 0
     violations: list[Violation] = Field(default_factory=list)
     violations_not_listed: int = 0
+    counters_not_checked: int = 0
 
     def add(self, kind: ViolationKind, subject: str, detail: str | None, **figures: Any) -> None:
         """Record a confirmed violation once; `detail` None means the re-read cleared the suspect.
@@ -132,6 +138,7 @@ class Tally(BaseModel):
             shared_claude_session_ids=len(shared),
             violations=self.violations,
             violations_not_listed=self.violations_not_listed,
+            counters_not_checked=self.counters_not_checked,
             started_at=started_at,
             completed_at=completed_at,
         )

@@ -56,6 +56,7 @@ def session(store: Store, tally: Tally, item: SessionModel, deadline: float | No
         found = recheck.session_counters(item.session_id, counters.stored(item))
         if found is None:
             logger.warning("counters of session %s not checked: over %d tasks", item.session_id, counters.COUNT_CAP)
+            tally.counters_not_checked += 1
         for drift in found or ():
             detail = f"{drift.counter} is {drift.stored}, but its tasks count {drift.counted}"
             figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
@@ -114,6 +115,7 @@ def _owner_counters(tally: Tally, owner: str, total: UsageModel | None, deadline
     found = recheck.owner_counters(owner, scanned)
     if found is None:
         logger.warning("counters of owner %s not checked: more than %d tasks", owner, counters.COUNT_CAP)
+        tally.counters_not_checked += 1
     for drift in found or ():
         detail = f"{drift.counter} of owner {owner} is {drift.stored}, but their tasks count {drift.counted}"
         figures = {"counter": drift.counter, "stored": drift.stored, "counted": drift.counted}
