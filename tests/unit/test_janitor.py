@@ -14,7 +14,8 @@ from claude_tasks.core.clock import iso_in
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import NewTask
 from claude_tasks.store import Store
-from claude_tasks.store.models import SessionModel, TaskModel
+from claude_tasks.store.audit_record import PROGRESS
+from claude_tasks.store.models import AuditRecord, SessionModel, TaskModel
 
 
 @pytest.fixture
@@ -139,3 +140,17 @@ def test_a_session_whose_last_task_is_deleted_is_an_orphan_in_time(
     # Then the idle index led it to the session
     assert deleted == 1
     assert list(SessionModel.scan()) == []
+
+
+def test_progress_this_version_cannot_read_is_replaced_by_a_new_check(
+    janitor: Janitor, session_factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a session, and a full check's progress saved by another version of the janitor (a rollback)
+    session_factory()
+    body = {"started_at": "2026-11-30T00:00:00.000000Z", "segments": 1, "jobs": [{"table": "claims", "segment": 0}]}
+    AuditRecord(PROGRESS, body=body, updated_at="2026-11-30T00:00:00.000000Z").save()
+    # When the janitor runs on its frequent schedule
+    run = janitor.run(budget_s=60)
+    # Then it does not fail: it says so and checks everything anew, to a report of what is there now
+    assert run.report is not None and run.report.total_sessions == 1 and run.report.violations == []
+    assert any("cannot be read" in record.getMessage() for record in caplog.records)

@@ -3,13 +3,17 @@
 Two items of the audit table: `progress` while a check runs (its jobs' keys and its
 tally), `report` once one completed. The progress item is versioned: an invocation
 that loaded it saves it back only if no other invocation saved it meanwhile, so two
-janitors running at once never count the same items twice.
+janitors running at once never count the same items twice. A progress item this
+code cannot read (written by another version of it: a rollback) is replaced by a
+fresh start, so the check goes on rather than failing every janitor run.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from pynamodb.exceptions import DeleteError, PutError
 
 from claude_tasks.core.clock import now_iso
@@ -20,6 +24,8 @@ from claude_tasks.store.models import AuditRecord
 
 if TYPE_CHECKING:
     from claude_tasks.store import Store
+
+logger = logging.getLogger(__name__)
 
 PROGRESS, REPORT = "progress", "report"
 
@@ -42,12 +48,23 @@ class AuditRepository:
         return True
 
     def under_way(self) -> tuple[AuditRecord, Progress] | None:
-        """The check under way and its progress (one consistent read), or None."""
+        """The check under way and its progress (one consistent read), or None. Progress it cannot read is
+        replaced by the start of a new check (saved over it, version-checked: None if another invocation
+        saved first)."""
         try:
             record = AuditRecord.get(PROGRESS, consistent_read=True)
         except AuditRecord.DoesNotExist:
             return None
-        return record, Progress.model_validate(record.body)
+        try:
+            return record, Progress.model_validate(record.body)
+        except ValidationError as unreadable:
+            logger.warning(
+                "full check: its saved progress cannot be read (%d errors, as %s); the check starts again",
+                unreadable.error_count(),
+                ", ".join(sorted({str(error["type"]) for error in unreadable.errors(include_input=False)})),
+            )
+            fresh = Progress.begin(self._store.settings.audit_segments)
+            return (record, fresh) if self.save(record, fresh) else None
 
     def save(self, record: AuditRecord, progress: Progress) -> bool:
         """Save the progress over the item it was loaded from; False when another invocation saved first."""
