@@ -420,7 +420,12 @@ GRANTS: dict[str, dict[tuple[str, str], Use]] = {
     "ClaudeCodeWorkerRole": {
         ("sqs:ReceiveMessage", "ClaudeCodeQueue"): _POLLER,
         ("sqs:DeleteMessage", "ClaudeCodeQueue"): _POLLER,
-        ("sqs:ChangeMessageVisibility", "ClaudeCodeQueue"): _POLLER,
+        ("sqs:ChangeMessageVisibility", "ClaudeCodeQueue"): Use(
+            "the poller returns failed records; a task.create over its owner's quota is held for its Retry-After "
+            "(this worker's TASK_QUEUE_URL is this queue)",
+            "shared/claude_tasks/app/queue.py",
+            r"change_message_visibility\(\s*QueueUrl=self\._settings\.task_queue_url",
+        ),
         ("sqs:GetQueueAttributes", "ClaudeCodeQueue"): _POLLER,
         ("sqs:SendMessage", "ClaudeCodeQueue"): Use(
             "a run near its invocation's deadline is continued by a message to its own queue",
