@@ -73,6 +73,7 @@ class Janitor:
                 "tasks_requeued": requeued,
                 "full_check_under_way": under_way,
                 "violations": None if report is None else len(report.violations) + report.violations_not_listed,
+                "counters_not_checked": None if report is None else report.counters_not_checked,
             },
         )
         return result
@@ -131,6 +132,8 @@ def publish(result: JanitorRun, metrics: Metrics) -> None:
             "TotalInteractions": report.total_interactions,
             "SharedClaudeSessionIds": report.shared_claude_session_ids,
             "InvariantViolations": len(report.violations) + report.violations_not_listed,
+            # Subjects the check could not count (over the cap): a report of 0 violations is not all clear then.
+            "CountersNotChecked": report.counters_not_checked,
         }
     for name, value in figures.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
