@@ -169,7 +169,7 @@ class TaskService:
         """A new task continuing the source's conversation (see `TransitionRepository.fork`), enqueued when it
         ends up queued — also when a replay of the idempotency key finishes a fork an earlier attempt left
         part-way. Raises `PromptTooLarge`, `TaskNotFound`, `SessionNotFound`, `SessionNotActive`,
-        `IdempotencyKeyReused`."""
+        `IdempotencyKeyReused`, `QuotaExceeded`."""
         if prompt is not None:
             self._check_prompt(prompt)
         fork, runnable = self._store.forks.fork(

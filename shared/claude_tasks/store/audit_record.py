@@ -58,7 +58,7 @@ class AuditRepository:
         try:
             return record, Progress.model_validate(record.body)
         except ValidationError as unreadable:
-            logger.warning(
+            logger.error(
                 "full check: its saved progress cannot be read (%d errors, as %s); the check starts again",
                 unreadable.error_count(),
                 ", ".join(sorted({str(error["type"]) for error in unreadable.errors(include_input=False)})),

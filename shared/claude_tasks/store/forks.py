@@ -68,7 +68,8 @@ class ForkRepository:
         made the first time; if that attempt stopped part-way, this one finishes it (the
         copy then reaches the source's turns as read now). Raises `TaskNotFound`,
         `SessionNotFound` or `SessionNotActive`; `IdempotencyKeyReused` when the key first made a fork
-        from another `request_fingerprint`.
+        from another `request_fingerprint`; `QuotaExceeded` when the owner's quota refuses the fork (at its
+        creation, or when queuing it: then, without an idempotency key, the fork is deleted).
         """
         source = self._store.tasks.get(owner, task_id)
         target = session_id or source.session_id
@@ -92,7 +93,8 @@ class ForkRepository:
 
     def _withdraw(self, fork: Task) -> None:
         """Delete a fork the quota refused to queue when no Idempotency-Key could replay it: nothing else
-        would ever finish it, so the 429 leaves nothing behind (a failed delete leaves it copying, as before)."""
+        would ever finish it. Its creation still counts in the minute's creations, and its events (created,
+        deleted) were published. A failed delete leaves it copying, as before."""
         try:
             self._store.tasks.delete(fork.owner, fork.task_id)
         except DomainError as failed:
