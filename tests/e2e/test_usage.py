@@ -33,9 +33,10 @@ def test_get_usage_shows_a_tasks_cost_after_it_ran(tmp_path: Path) -> None:
     spent = cost_usd(done["model"] or "", Usage(**done["usage"]))
     assert done["cost_usd"] == pytest.approx(spent) and spent > 0
     assert before["total"]["cost_usd"] == 0
-    # The turn counts in the UTC day and month it ran in; a run that ends just before midnight UTC is read the
-    # next day, so its day is looked up by date, and the month is checked only when the read fell in the same one
-    (ran_on,) = [day for day in mine["days"] if day["day"] == done["updated_at"][:10]]
+    # The turn counts in the UTC day and month it was recorded in; a run that ends just before midnight UTC is
+    # read the next day, so its day is the one day with a turn, and the month is checked only when the read fell
+    # in that day's month
+    (ran_on,) = [day for day in mine["days"] if day["turns"]]
     periods = [mine["total"], ran_on, totals]
     if mine["days"][-1]["day"][:7] == ran_on["day"][:7]:
         periods.append(mine["month"])
