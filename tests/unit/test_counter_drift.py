@@ -17,7 +17,7 @@ from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.audit_scan import Progress
 from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import SessionModel, TaskModel
-from tests.unit.test_full_check import _record_operations
+from tests.support.dynamodb_calls import record_operations
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +80,7 @@ def test_a_task_created_while_its_session_is_checked_is_no_drift(store: Store, s
         if operation == "Query" and params.get("IndexName") == "by-session" and not created:
             created.append(task_factory(session).task_id)
 
-    _record_operations(store, create)
+    record_operations(store, create)
     # When the full check runs
     report = consistency_report(store)
     # Then the index saw more tasks than the item it scanned counted, and nothing is reported
@@ -124,7 +124,7 @@ def test_the_recount_counts_again_when_a_task_is_created_between_its_count_and_i
         writes.append("recount")
         task_factory(session)
 
-    sent = _record_operations(store, create)
+    sent = record_operations(store, create)
     # When the session is recounted
     fixed = store.counters.recount_session(session.session_id)
     # Then its first write was refused, it counted again, and the figure written counts both tasks
@@ -142,7 +142,7 @@ def test_the_count_waits_for_the_index_between_reading_the_session_and_listing_i
     # Given a session with a task, and every DynamoDB call and wait recorded in order
     session = session_factory()
     task_factory(session)
-    sent = _record_operations(store)
+    sent = record_operations(store)
     # When its tasks are counted, with a stand-in for the wait
     seen = counters.settled(session.session_id, settle=0.25, sleep=lambda s: sent.append(f"sleep {s}"))
     # Then the session was read consistently, then the wait, then the index was queried (then the task re-read)
@@ -165,7 +165,7 @@ def test_a_count_rereads_its_tasks_100_to_a_request_and_skips_one_deleted_since_
             boto3.client("dynamodb").delete_item(TableName=TaskModel.Meta.table_name, Key=key)
             deleted.append(first.task_id)
 
-    sent = _record_operations(store, delete)
+    sent = record_operations(store, delete)
     # When its tasks are counted
     figures = counters.counted(session.session_id)
     # Then one index query listed them and two consistent BatchGetItem requests re-read them, none one by one,
@@ -188,7 +188,7 @@ def test_a_counter_that_moved_after_the_scan_saw_it_is_not_reported(
             moved.append(7)
             _corrupt(session.session_id, tasks_queued=7)
 
-    _record_operations(store, move)
+    record_operations(store, move)
     # When the full check runs, the counter is not reported: it is not what the scan saw
     assert _drifts(consistency_report(store)) == []
     # Then the next check, where it holds still, reports it as it is
@@ -217,7 +217,7 @@ def test_a_confirmation_that_would_start_past_the_deadline_is_done_in_the_next_s
                 while time.monotonic() < deadline:
                     time.sleep(0.05)
 
-    _record_operations(store, stall)
+    record_operations(store, stall)
     # When the step runs
     progress.advance(store, deadline)
     # Then the second session was suspected but not confirmed: it is not counted, and the sessions job

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from claude_tasks.app.janitor import Janitor
@@ -16,7 +15,6 @@ from claude_tasks.core.records import TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import ConsistencyReport, consistency_report
 from claude_tasks.store.models import (
-    ALL_MODELS,
     ClaudeSessionClaim,
     InteractionModel,
     SessionModel,
@@ -25,24 +23,8 @@ from claude_tasks.store.models import (
 )
 from claude_tasks_dev.local.schedule import full_check_event
 from claude_tasks_dev.local.template import load_template
+from tests.support.dynamodb_calls import record_operations
 from tests.support.turns import record_turn
-
-
-def _record_operations(store: Store, hook: Callable[..., None] | None = None) -> list[str]:
-    """The DynamoDB operations every client of the store sends from now on, by name."""
-    sent: list[str] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        sent.append(model.name)
-        if hook is not None:
-            hook(model.name, params)
-
-    clients = {
-        id(c): c for c in [store.connection.client, *(m._get_connection().connection.client for m in ALL_MODELS)]
-    }
-    for client in clients.values():
-        client.meta.events.register("before-parameter-build.dynamodb", record)
-    return sent
 
 
 def _age(model: type[SessionModel] | type[TaskModel], key: str, hours: float, **fields: object) -> None:
@@ -81,7 +63,7 @@ def test_the_frequent_duties_read_indexes_and_never_scan(
     queued, expired = task_factory(), task_factory()
     _age(TaskModel, queued.task_id, hours=1)
     _age(TaskModel, expired.task_id, hours=1, status="running", lease_expires_at=iso_in(-60))
-    sent = _record_operations(store)
+    sent = record_operations(store)
     # When the janitor runs on its frequent schedule
     run = Janitor(store, TaskQueue(settings)).run()
     # Then it did both duties through index queries, and sent no Scan at all
@@ -134,7 +116,7 @@ def test_a_violation_fixed_before_its_confirmation_is_not_reported(store: Store,
             stamp = now_iso()
             SessionModel("late-session", owner="alice", project_path="/p", created_at=stamp, updated_at=stamp).save()
 
-    _record_operations(store, fix)
+    record_operations(store, fix)
     # When the full check runs
     report = consistency_report(store)
     # Then it did suspect the task and re-read it, and reports nothing

@@ -16,7 +16,7 @@ from claude_tasks.store import Store, counters
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.counters import Drift
 from claude_tasks.store.models import TaskModel, UsageModel
-from tests.unit.test_full_check import _record_operations
+from tests.support.dynamodb_calls import record_operations
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,7 @@ def test_the_owner_recount_counts_again_when_a_task_is_created_between_its_count
         writes.append("recount")
         task_factory(session)
 
-    sent = _record_operations(store, create)
+    sent = record_operations(store, create)
     # When she is recounted
     fixed = store.counters.recount_owner("alice")
     # Then its first write was refused, it counted again, and the figure written counts both tasks
@@ -183,7 +183,7 @@ def test_a_task_created_while_its_owner_is_checked_is_no_drift(store: Store, ses
         ):
             created.append(task_factory(session).task_id)
 
-    _record_operations(store, create)
+    record_operations(store, create)
     # When the full check runs
     report = consistency_report(store)
     # Then her total was read before the creation and her tasks after (a suspect), and nothing is reported
@@ -196,7 +196,7 @@ def test_the_owner_count_waits_for_the_index_between_reading_the_total_and_listi
 ) -> None:
     # Given alice's task, and every DynamoDB call and wait recorded in order
     task_factory(session_factory())
-    sent = _record_operations(store)
+    sent = record_operations(store)
     # When her tasks are counted, with a stand-in for the wait
     seen = counters.owner_settled("alice", settle=0.25, sleep=lambda s: sent.append(f"sleep {s}"))
     # Then her total was read consistently, then the wait, then the owner index was queried
@@ -221,7 +221,7 @@ def test_an_owner_over_the_cap_is_not_confirmed_nor_recounted_and_the_check_comp
         elif operation == "BatchGetItem":
             consistent.extend(params["RequestItems"])
 
-    _record_operations(store, record)
+    record_operations(store, record)
     # When the full check runs
     report = consistency_report(store)
     # Then it completed; she was a suspect (her total re-read), but her counters are not reported: none of

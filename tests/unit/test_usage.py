@@ -17,8 +17,8 @@ from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import TaskModel, UsageModel
 from claude_tasks.store.runs import Lease
 from tests.support.clock import pin_mid_minute
+from tests.support.dynamodb_calls import record_operations
 from tests.support.turns import turn
-from tests.unit.test_full_check import _record_operations
 
 
 @pytest.fixture(autouse=True)
@@ -261,7 +261,7 @@ def test_a_fork_the_quota_refuses_to_queue_is_deleted_unless_a_key_can_finish_it
         elif "forked_from" in str(params.get("TransactItems")):
             raced.append("forked")
 
-    _record_operations(store, create)
+    record_operations(store, create)
     # When she forks the first task with a prompt
     with pytest.raises(QuotaExceeded) as refused:
         store.forks.fork("alice", source.task_id, "And in French?", None, key)

@@ -270,11 +270,11 @@ class CounterRepository:
 
 def _recount(
     settle: Callable[[float], tuple[_Item, dict[str, int]] | None],
-    held: Callable[[_Item], dict[str, int]],
+    stored_in: Callable[[_Item], dict[str, int]],
     write: Callable[[_Item, dict[str, int]], None],
     subject: str,
 ) -> list[Drift]:
-    """Count (`settle`) and, when the counters `held` are off, `write` the count (a write conditioned on the item
+    """Count (`settle`) and, when the counters `stored_in` the item are off, `write` the count (a write conditioned on the item
     as counted); count again when the write is refused, within `RECOUNT_BUDGET_S` and `ATTEMPTS`."""
     deadline = time.monotonic() + RECOUNT_BUDGET_S
     for _ in range(ATTEMPTS):
@@ -282,7 +282,7 @@ def _recount(
         if seen is None:
             break
         item, figures = seen
-        corrected = drifts(held(item), figures)
+        corrected = drifts(stored_in(item), figures)
         if not corrected:
             return []
         try:
