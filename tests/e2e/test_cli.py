@@ -175,8 +175,8 @@ def test_ctrl_c_leaves_the_task_running_and_a_crashed_stack_is_named(tmp_path: P
         err_file = tmp_path / "watch.err"
         with err_file.open("wb") as err:
             watcher = subprocess.Popen(  # noqa: S603 - this interpreter, our CLI, fixed arguments
-                [sys.executable, "-c", CLI, "--stack-file", str(own.stack_file), "--token", "watcher",
-                 "watch", task_id],
+                [sys.executable, "-c", AT_A_TERMINAL + CLI, "--stack-file", str(own.stack_file), "--token",
+                 "watcher", "watch", task_id],
                 stdout=subprocess.DEVNULL, stderr=err,
             )  # fmt: skip
             wait_until(lambda: f"task {task_id}: queued" in err_file.read_text(), 20, "watch to show the task")
@@ -202,6 +202,9 @@ def test_ctrl_c_leaves_the_task_running_and_a_crashed_stack_is_named(tmp_path: P
 
 
 CLI = "import sys; from claude_tasks_dev.cli import main; sys.exit(main())"
+# Ctrl-C at a terminal always reaches the CLI; a suite started in the background (`cmd &` in a script) inherits
+# SIGINT ignored, and Python then raises no KeyboardInterrupt. The watcher stands for the terminal's process.
+AT_A_TERMINAL = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
 
 
 def _still_queued(api: ApiClient, session_id: str) -> str:

@@ -274,8 +274,9 @@ def _recount(
     write: Callable[[_Item, dict[str, int]], None],
     subject: str,
 ) -> list[Drift]:
-    """Count (`settle`) and, when the counters `stored_in` the item are off, `write` the count (a write conditioned on the item
-    as counted); count again when the write is refused, within `RECOUNT_BUDGET_S` and `ATTEMPTS`."""
+    """Count (`settle`) and, when the counters `stored_in` the item are off, `write` the count (a write
+    conditioned on the item as counted); count again when the write is refused, within `RECOUNT_BUDGET_S` and
+    `ATTEMPTS`."""
     deadline = time.monotonic() + RECOUNT_BUDGET_S
     for _ in range(ATTEMPTS):
         seen = settle(deadline)
