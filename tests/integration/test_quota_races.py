@@ -3,6 +3,7 @@ limit of N."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 
@@ -11,6 +12,7 @@ from claude_tasks.core.records import NewTask
 from claude_tasks.core.usage import QuotaOverride
 from claude_tasks.store import Store
 from claude_tasks.store.models import TaskModel, UsageModel
+from tests.support.threads import run_all
 
 LIMIT = 6
 
@@ -34,12 +36,7 @@ def _race(store: Store, session_ids: list[str]) -> Counter[str]:
                 outcomes[outcome] += 1
             return
 
-    threads = [threading.Thread(target=create, args=(s,)) for s in session_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
+    run_all([functools.partial(create, s) for s in session_ids])
     return outcomes
 
 
@@ -109,12 +106,7 @@ def test_n_plus_one_racing_retries_under_an_active_limit_of_n_queue_exactly_n(st
                 outcomes[outcome] += 1
             return
 
-    threads = [threading.Thread(target=retry, args=(task.task_id,)) for task in tasks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
+    run_all([functools.partial(retry, task.task_id) for task in tasks])
     # Then exactly N are queued again, one was refused by the quota, and the counter says N
     queued = sum(1 for item in TaskModel.scan() if item.owner == "alice" and item.status == "queued")
     total = UsageModel.get("alice", "total", consistent_read=True)
@@ -146,12 +138,7 @@ def test_racing_forks_under_an_active_limit_queue_only_the_places_left(store: St
                 outcomes[outcome] += 1
             return
 
-    threads = [threading.Thread(target=fork, args=(f"fork-{n}",)) for n in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
+    run_all([functools.partial(fork, f"fork-{n}") for n in range(3)])
     # Then one fork is queued, two were refused by the quota, and the counter says 2 active
     queued = sum(1 for item in TaskModel.scan() if item.owner == "alice" and item.status == "queued")
     total = UsageModel.get("alice", "total", consistent_read=True)

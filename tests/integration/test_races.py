@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from claude_tasks.core.config import Settings
 from claude_tasks.core.errors import ClaudeSessionTaken, ConcurrentUpdate, Conflict, NotFound, SessionNotActive
 from claude_tasks.core.records import NewTask, TaskStatus
 from claude_tasks.store import Store
 from claude_tasks.store.audit import consistency_report
 from claude_tasks.store.models import ClaudeSessionClaim, InteractionModel, SessionModel, TaskModel
 from claude_tasks.store.runs import Lease, LeaseRefused
+from claude_tasks_dev.local.aws import EmbeddedAws
+from tests.support.threads import run_all
 from tests.support.turns import record_turn, turn
 
 OPERATIONS = {"count": 0}
@@ -30,15 +33,6 @@ def report_racing_operations() -> Iterator[None]:
 def _counted() -> None:
     with _lock:
         OPERATIONS["count"] += 1
-
-
-def _run_all(targets: list[Callable[[], None]]) -> None:
-    threads = [threading.Thread(target=t) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
 
 
 def test_creating_tasks_while_deleting_the_session(store: Store, session_factory) -> None:
@@ -64,7 +58,7 @@ def test_creating_tasks_while_deleting_the_session(store: Store, session_factory
 
         # When they all run at once
         cascade = round_ % 2 == 0
-        _run_all([create] * 8 + [lambda: delete(False), lambda cascade=cascade: delete(cascade)])
+        run_all([create] * 8 + [lambda: delete(False), lambda cascade=cascade: delete(cascade)])
         # Then no task outlives its session, and every surviving session's counter is exact
         for item in TaskModel.scan():
             assert SessionModel.count(item.session_id) == 1
@@ -73,10 +67,13 @@ def test_creating_tasks_while_deleting_the_session(store: Store, session_factory
         assert report.tasks_with_valid_session == report.total_tasks
 
 
-def test_many_tasks_claiming_one_claude_session_id(store: Store, task_factory) -> None:
+def test_many_tasks_claiming_one_claude_session_id(
+    store: Store, task_factory, moto_server: EmbeddedAws, settings: Settings
+) -> None:
     # Given 40 tasks and one Claude session id per round, 5 rounds
     for _ in range(5):
         tasks = [task_factory() for _ in range(40)]
+        moto_server.forget_stream(settings.tasks_table)  # see the test below
         claude_id = str(uuid.uuid4())
         winners: list[str] = []
 
@@ -90,7 +87,7 @@ def test_many_tasks_claiming_one_claude_session_id(store: Store, task_factory) -
                 winners.append(tasks[index].task_id)
 
         # When every task's first turn, leased and recorded as the worker does, claims it at once
-        _run_all([lambda i=i: claim(i) for i in range(40)])
+        run_all([lambda i=i: claim(i) for i in range(40)])
         # Then exactly one task holds it, the claim names that task, and only that task's turn was written
         assert len(winners) == 1
         holders = [t.task_id for t in TaskModel.scan() if t.claude_session_id == claude_id]
@@ -102,22 +99,29 @@ def test_many_tasks_claiming_one_claude_session_id(store: Store, task_factory) -
     assert consistency_report(store).shared_claude_session_ids == 0
 
 
-def test_concurrent_runs_and_follow_ups_on_one_task(store: Store, task_factory) -> None:
-    # Given one task and 10 threads; each, 12 times, sends a follow-up, then takes the lease (spinning while
+def test_concurrent_runs_and_follow_ups_on_one_task(
+    store: Store, task_factory, moto_server: EmbeddedAws, settings: Settings
+) -> None:
+    # Given one task and 10 threads; each, 12 times, sends a follow-up, then takes the lease (waiting while
     # another run holds it), records the answer to the head prompt and hands the task back, as the worker does
     task = task_factory()
     recorded: list[int] = []
     released = threading.Condition()
+    releases = [0]
 
     def run_once(worker: int, n: int) -> None:
         while True:
+            with released:
+                seen = releases[0]
             _counted()
             lease = Lease.start(60)
             try:
                 store.runs.lease(task.task_id, task.session_id, lease)
             except LeaseRefused:
-                with released:  # pacing only: whoever wakes first after a release races the others for it
-                    released.wait(timeout=0.05)
+                # Pacing only: a refused run waits for the next hand-back, then races the others for the lease.
+                # Polling instead swamped moto, which copies every table on each transaction, on a busy machine.
+                with released:
+                    released.wait_for(lambda seen=seen: releases[0] != seen, timeout=1)
                 continue
             while True:
                 current = store.tasks.load(task.task_id)
@@ -127,9 +131,13 @@ def test_concurrent_runs_and_follow_ups_on_one_task(store: Store, task_factory) 
                     continue
                 break
             store.runs.release(current, lease, count_attempt=False)
+            # Nothing reads the task events here, and moto copies every one kept in each transaction on the
+            # task: 600 writes made the last ones many times slower than the first (the stack's reader trims them).
+            moto_server.forget_stream(settings.tasks_table)
             with _lock:
                 recorded.append(current.interaction_count)
             with released:
+                releases[0] += 1
                 released.notify_all()
             return
 
@@ -140,7 +148,7 @@ def test_concurrent_runs_and_follow_ups_on_one_task(store: Store, task_factory) 
             run_once(worker, n)
 
     # When they all run at once
-    _run_all([lambda w=w: follow_ups_and_runs(w) for w in range(10)])
+    run_all([lambda w=w: follow_ups_and_runs(w) for w in range(10)])
     # Then seq is exactly 1..240, user and assistant in turn: no gap, no duplicate, and the counter agrees
     items = sorted(InteractionModel.query(task.task_id), key=lambda item: int(item.seq))
     assert [int(item.seq) for item in items] == list(range(1, 241))

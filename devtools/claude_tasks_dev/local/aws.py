@@ -12,6 +12,7 @@ import base64
 import functools
 import logging
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from types import TracebackType
@@ -93,8 +94,8 @@ def _subclasses(cls: type) -> list[type]:
 TRIM_STREAM_PATH = "/_local/trim-stream"
 
 
-def trim_stream(table_name: str, through: int) -> int:
-    """Forget a table's stream records up to sequence number `through` (read already); returns how many.
+def trim_stream(table_name: str, through: int | None) -> int:
+    """Forget a table's stream records up to sequence number `through` (read already), or all; returns how many.
 
     moto keeps every stream record for good, and deep-copies the table, stream included, in every
     transaction that writes to it: an untrimmed stream made each write slower and the process larger.
@@ -111,7 +112,8 @@ def trim_stream(table_name: str, through: int) -> int:
             shard = None if table is None else table.stream_shard
             if shard is None:
                 continue
-            count = max(0, min(len(shard.items), through - shard.starting_sequence_number + 1))
+            taken = len(shard.items) if through is None else through - shard.starting_sequence_number + 1
+            count = max(0, min(len(shard.items), taken))
             del shard.items[:count]
             shard.starting_sequence_number += count
             dropped += count
@@ -121,8 +123,17 @@ def trim_stream(table_name: str, through: int) -> int:
     return dropped
 
 
+def request_trim(endpoint_url: str, table_name: str, through: str | None) -> None:
+    """Ask the emulator at `endpoint_url` to run `trim_stream` on its own thread, between two requests."""
+    query = urllib.parse.urlencode({"table": table_name} | ({} if through is None else {"through": through}))
+    # Our own loopback endpoint, http only: S310's concern (file:, custom schemes) cannot arise.
+    request = urllib.request.Request(f"{endpoint_url}{TRIM_STREAM_PATH}?{query}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
 def _with_stream_trim(app: Any) -> Any:
-    """moto's app, plus `POST /_local/trim-stream?table=…&through=…`: run by the server's one thread, the
+    """moto's app, plus `POST /_local/trim-stream?table=…[&through=…]`: run by the server's one thread, the
     trim never overlaps a request (a transaction copying the table, a read of the stream)."""
     from urllib.parse import parse_qs
 
@@ -130,7 +141,8 @@ def _with_stream_trim(app: Any) -> Any:
         if environ.get("PATH_INFO") != TRIM_STREAM_PATH:
             return app(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""))
-        dropped = trim_stream(query["table"][0], int(query["through"][0]))
+        through = query.get("through")
+        dropped = trim_stream(query["table"][0], None if through is None else int(through[0]))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [str(dropped).encode()]
 
@@ -165,6 +177,13 @@ class EmbeddedAws:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def forget_stream(self, table_name: str) -> None:
+        """Drop every record of a table's stream: for a test that writes much and reads no stream.
+
+        moto copies a table's whole stream in each transaction on it, so each write is slower than the last.
+        """
+        request_trim(self.endpoint_url, table_name, through=None)
 
     def release_in_flight(self) -> int:
         """Make every message that is received but not deleted (in flight) visible again; returns how many.

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import base64
 import datetime
-import urllib.parse
-import urllib.request
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from claude_tasks_dev.local.aws import TRIM_STREAM_PATH
+from claude_tasks_dev.local.aws import request_trim
 
 IDLE_READS_PER_TRIM = 20
 
@@ -74,11 +72,7 @@ class StreamReader:
         self._idle_reads = 0
         if self._endpoint_url is None:
             return  # moto in this process (the unit tests): nothing to serve the trim
-        query = urllib.parse.urlencode({"table": self._table, "through": self._last or "0"})
-        # Our own loopback endpoint, http only: S310's concern (file:, custom schemes) cannot arise.
-        request = urllib.request.Request(f"{self._endpoint_url}{TRIM_STREAM_PATH}?{query}", method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-            pass
+        request_trim(self._endpoint_url, self._table, through=self._last or "0")
 
     def skip_to_end(self) -> int:
         """Take every record there is now; returns how many."""
