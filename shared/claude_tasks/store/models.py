@@ -28,6 +28,7 @@ from pynamodb.models import Model
 
 from claude_tasks.core.config import Settings
 from claude_tasks.core.records import TaskStatus
+from claude_tasks.store.service_model import share_one_loader
 
 SESSIONS_BY_OWNER = "by-owner"
 TASKS_BY_SESSION = "by-session"
@@ -362,8 +363,9 @@ def bind(settings: Settings) -> Connection:
     """Point every model at the tables, region and endpoint of `settings`; return a transaction connection.
 
     PynamoDB keeps configuration on each model's `Meta` and caches a connection
-    per model, so rebinding also drops the cached connections.
+    per model, so rebinding also drops the cached connections. Their botocore sessions share one loader.
     """
+    share_one_loader()
     for model, table_name in _table_names(settings).items():
         meta: Any = model.Meta
         meta.table_name = table_name
